@@ -1,0 +1,29 @@
+import { Hono } from 'hono';
+import { renderError } from './core/errors';
+import { account } from './api/account';
+import { health } from './health';
+import type { AppEnv, PlatformFactory } from './platform';
+
+/** The one Hono app both entries serve. Runtime specifics stay in the entries. */
+export function createApp(platform: PlatformFactory): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.use(async (c, next) => {
+    c.set('platform', await platform(c.env));
+    await next();
+  });
+
+  app.onError((err, c) => {
+    const { status, body, headers } = renderError(err);
+    if (status >= 500) console.error(`${c.req.method} ${c.req.path}:`, err);
+    for (const [k, v] of Object.entries(headers)) c.header(k, v);
+    return c.json(body, status as 500);
+  });
+
+  app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}` } }, 404));
+
+  app.route('/healthz', health);
+  app.route('/api/v1/account', account);
+
+  return app;
+}

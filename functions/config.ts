@@ -1,0 +1,17 @@
+import { readS3Config, type S3Config } from './storage/s3';
+
+export interface FunctionsConfig {
+  databaseUrl: string;
+  s3: S3Config;
+  publicUrl?: string;
+}
+
+/** Reads the functions' configuration from process.env (Node) or the Worker's bindings. */
+export function readFunctionsConfig(env: Record<string, unknown>): FunctionsConfig {
+  const strings: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(env)) if (typeof v === 'string') strings[k] = v;
+  const hyperdrive = env.HYPERDRIVE as { connectionString?: string } | undefined;
+  const databaseUrl = hyperdrive?.connectionString ?? strings.DATABASE_URL;
+  if (!databaseUrl) throw new Error('Cannot start: DATABASE_URL (or a HYPERDRIVE binding) is not set');
+  return { databaseUrl, s3: readS3Config(strings), publicUrl: strings.BERTH_PUBLIC_URL };
+}

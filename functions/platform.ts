@@ -1,0 +1,17 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Db } from '../db/client';
+
+/** What a request handler may use. Built per request on Workers, once per process on Node. */
+export interface Platform {
+  db: Db;
+  s3: S3Client;
+  bucket: string;
+  /** The externally visible origin of this deployment, e.g. http://127.0.0.1:8080. */
+  publicUrl?: string;
+}
+
+export type PlatformFactory = (env: unknown) => Platform | Promise<Platform>;
+
+export type AppEnv = {
+  Variables: { platform: Platform };
+};

@@ -1,0 +1,41 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { FetchHttpHandler } from '@smithy/fetch-http-handler';
+
+export interface S3Config {
+  endpoint?: string;
+  region: string;
+  bucket: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** s3rver and MinIO want path-style addressing. */
+  forcePathStyle: boolean;
+}
+
+/**
+ * One client works on both runtimes: the fetch handler accepts web ReadableStream bodies on Node
+ * too, and checksums only WHEN_REQUIRED keep streamed uploads from being stored with aws-chunked
+ * framing inside the object.
+ */
+export function createS3Client(config: S3Config): S3Client {
+  return new S3Client({
+    endpoint: config.endpoint,
+    region: config.region,
+    forcePathStyle: config.forcePathStyle,
+    credentials: { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey },
+    requestHandler: new FetchHttpHandler(),
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
+
+/** Reads S3 settings from an env-like record (process.env on Node, bindings on Workers). */
+export function readS3Config(env: Record<string, string | undefined>): S3Config {
+  return {
+    endpoint: env.S3_ENDPOINT || undefined,
+    region: env.S3_REGION || 'us-east-1',
+    bucket: env.S3_BUCKET || 'berth',
+    accessKeyId: env.S3_ACCESS_KEY_ID || 'berth',
+    secretAccessKey: env.S3_SECRET_ACCESS_KEY || 'berth',
+    forcePathStyle: (env.S3_FORCE_PATH_STYLE ?? (env.S3_ENDPOINT ? 'true' : 'false')) === 'true',
+  };
+}

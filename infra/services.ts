@@ -1,0 +1,132 @@
+// Brings up the services Berth needs, embedded where no external one is configured.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startEmbeddedPostgres } from './postgres';
+
+export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+export const tsxBin = join(repoRoot, 'node_modules', '.bin', 'tsx');
+
+export interface Services {
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/** A TCP port free on 127.0.0.1 right now. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
+    });
+  });
+}
+
+/** Spawns a TypeScript entry with tsx and resolves once it prints `readyText`. */
+export function spawnTs(
+  entry: string,
+  args: string[],
+  opts: { env?: Record<string, string | undefined>; readyText: string; name: string; log?: (line: string) => void; timeoutMs?: number },
+): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(tsxBin, [join(repoRoot, entry), ...args], {
+      env: { ...process.env, ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let ready = false;
+    const timer = setTimeout(() => {
+      if (!ready) {
+        child.kill('SIGKILL');
+        reject(new Error(`${opts.name} did not become ready within ${opts.timeoutMs ?? 30000} ms`));
+      }
+    }, opts.timeoutMs ?? 30000);
+    const onLine = (chunk: Buffer) => {
+      for (const line of chunk.toString().split('\n')) {
+        if (!line) continue;
+        opts.log?.(`[${opts.name}] ${line}`);
+        if (!ready && line.includes(opts.readyText)) {
+          ready = true;
+          clearTimeout(timer);
+          resolve(child);
+        }
+      }
+    };
+    child.stdout!.on('data', onLine);
+    child.stderr!.on('data', onLine);
+    child.on('exit', (code, signal) => {
+      if (!ready) {
+        clearTimeout(timer);
+        reject(new Error(`${opts.name} exited before it was ready (code ${code}, signal ${signal})`));
+      }
+    });
+  });
+}
+
+export function stopChild(child: ChildProcess, graceMs = 15000): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+export interface ServiceOptions {
+  home: string;
+  env: Record<string, string | undefined>;
+  pgPort: number;
+  s3Port: number;
+  log?: (line: string) => void;
+}
+
+/** Postgres and S3: the configured ones, or embedded ones under `home`. */
+export async function startServices(o: ServiceOptions): Promise<Services> {
+  const env: Record<string, string> = {};
+  const stops: (() => Promise<void>)[] = [];
+  try {
+    if (o.env.DATABASE_URL) {
+      env.DATABASE_URL = o.env.DATABASE_URL;
+    } else {
+      const pg = await startEmbeddedPostgres({ dir: join(o.home, 'postgres'), port: o.pgPort, fsync: o.env.BERTH_PG_FSYNC !== 'off', log: o.log });
+      env.DATABASE_URL = pg.url;
+      stops.push(() => pg.stop());
+    }
+    if (o.env.S3_ENDPOINT) {
+      for (const k of ['S3_ENDPOINT', 'S3_REGION', 'S3_BUCKET', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'S3_FORCE_PATH_STYLE']) {
+        const v = o.env[k];
+        if (v) env[k] = v;
+      }
+    } else {
+      const bucket = o.env.S3_BUCKET ?? 'berth';
+      const child = await spawnTs('infra/s3-server.ts', [join(o.home, 's3'), String(o.s3Port), bucket], {
+        name: 's3',
+        readyText: 's3 ready',
+        log: o.log,
+      });
+      Object.assign(env, {
+        S3_ENDPOINT: `http://127.0.0.1:${o.s3Port}`,
+        S3_BUCKET: bucket,
+        S3_REGION: 'us-east-1',
+        S3_ACCESS_KEY_ID: 'S3RVER',
+        S3_SECRET_ACCESS_KEY: 'S3RVER',
+        S3_FORCE_PATH_STYLE: 'true',
+      });
+      stops.push(() => stopChild(child));
+    }
+  } catch (err) {
+    for (const s of stops.reverse()) await s().catch(() => {});
+    throw err;
+  }
+  return {
+    env,
+    async stop() {
+      for (const s of stops.reverse()) await s().catch(() => {});
+    },
+  };
+}

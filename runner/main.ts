@@ -1,0 +1,88 @@
+// The runner daemon: registers, heartbeats, claims jobs from Postgres and runs them.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { createDb } from '../db/client';
+import { registerRunner, setRunnerStatus } from '../db/queries/runners';
+import { startQueueWorker, type JobHandler } from './queue/worker';
+
+export interface RunnerConfig {
+  databaseUrl: string;
+  home: string;
+  id: string;
+  address: string;
+  labels: Record<string, string>;
+  concurrency: number;
+  leaseMs: number;
+}
+
+function runnerId(home: string): string {
+  const file = join(home, 'runner-id');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const id = `run_${hostname().toLowerCase().replace(/[^a-z0-9-]/g, '-')}_${randomBytes(4).toString('hex')}`;
+  mkdirSync(home, { recursive: true });
+  writeFileSync(file, id + '\n');
+  return id;
+}
+
+export function readRunnerConfig(env: NodeJS.ProcessEnv): RunnerConfig {
+  const databaseUrl = env.DATABASE_URL;
+  if (!databaseUrl) throw new Error('Cannot start the runner: DATABASE_URL is not set');
+  const home = env.BERTH_RUNNER_HOME ?? join(env.BERTH_HOME ?? '/var/lib/berth', 'runner');
+  const labels: Record<string, string> = {};
+  for (const pair of (env.BERTH_RUNNER_LABELS ?? '').split(',').filter(Boolean)) {
+    const [k, v = 'true'] = pair.split('=');
+    labels[k!.trim()] = v.trim();
+  }
+  return {
+    databaseUrl,
+    home,
+    id: env.BERTH_RUNNER_ID ?? runnerId(home),
+    address: env.BERTH_RUNNER_ADDRESS ?? '127.0.0.1',
+    labels,
+    concurrency: Number(env.BERTH_RUNNER_CONCURRENCY ?? 2),
+    leaseMs: Number(env.BERTH_LEASE_MS ?? 30_000),
+  };
+}
+
+/** The job kinds this runner executes. Each area of the runner adds its own. */
+export function createHandlers(): Record<string, JobHandler> {
+  return {};
+}
+
+export async function runRunner(config: RunnerConfig, handlers: Record<string, JobHandler>, log = (m: string) => console.log(`[runner] ${m}`)) {
+  const { db, sql } = createDb(config.databaseUrl, { max: config.concurrency + 4 });
+  await registerRunner(db, {
+    id: config.id,
+    hostname: hostname(),
+    address: config.address,
+    capacity: { jobs: config.concurrency },
+    labels: config.labels,
+    version: '0.1.0',
+  });
+  const worker = startQueueWorker({ db, sql, runnerId: config.id, labels: config.labels, handlers, concurrency: config.concurrency, leaseMs: config.leaseMs, log });
+  log(`runner ${config.id} ready (${Object.keys(handlers).join(', ') || 'no job kinds'})`);
+  return {
+    async stop(graceMs = 10_000) {
+      await setRunnerStatus(db, config.id, 'draining').catch(() => {});
+      await worker.stop(graceMs);
+      await setRunnerStatus(db, config.id, 'stopped').catch(() => {});
+      await sql.end({ timeout: 5 });
+    },
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const config = readRunnerConfig(process.env);
+  const runner = await runRunner(config, createHandlers());
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    console.log('[runner] stopping: finishing or releasing jobs');
+    void runner.stop().then(() => process.exit(0));
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}

@@ -1,0 +1,31 @@
+import { defineConfig } from 'vitest/config';
+
+// Tests mirror the source tree under test/. By name:
+//   *.test.ts       pure, no services
+//   *.int.test.ts   against the real Postgres and S3 server the global setup starts
+//   *.root.test.ts  also touch the machine (runc, mounts, namespaces); CI runs as root
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/**/*.int.test.ts', 'test/**/*.root.test.ts', 'test/bench/**', 'node_modules/**'],
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/**/*.int.test.ts', 'test/**/*.root.test.ts'],
+          exclude: ['test/bench/**', 'node_modules/**'],
+          globalSetup: ['test/setup/stack.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+          pool: 'forks',
+          maxWorkers: 2,
+        },
+      },
+    ],
+  },
+});
