@@ -10,6 +10,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
+          sequence: { groupOrder: 0 },
           include: ['test/**/*.test.ts'],
           exclude: ['test/**/*.int.test.ts', 'test/**/*.root.test.ts', 'test/bench/**', 'node_modules/**'],
         },
@@ -17,6 +18,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
+          sequence: { groupOrder: 1 },
           include: ['test/**/*.int.test.ts', 'test/**/*.root.test.ts'],
           exclude: ['test/bench/**', 'node_modules/**'],
           globalSetup: ['test/setup/stack.ts'],
