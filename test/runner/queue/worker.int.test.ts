@@ -15,11 +15,11 @@ afterAll(async () => {
   await sql.end();
 });
 
-function startRunner(id: string, leaseMs: number, concurrency = 4): Promise<ChildProcess> {
+function startRunner(id: string, leaseMs: number, concurrency = 4, env: Record<string, string> = {}): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     const [cmd, args] = tsArgv('test/runner/queue/fixtures/queue-runner.ts', [id, String(leaseMs), String(concurrency)]);
     const child = spawn(cmd, args, {
-      env: { ...process.env, DATABASE_URL: stack.env.DATABASE_URL },
+      env: { ...process.env, ...env, DATABASE_URL: stack.env.DATABASE_URL },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(child);
@@ -108,6 +108,18 @@ describe('runner processes on the queue', () => {
     const next = await startRunner(`next-${suffix}`, 5000, 1);
     await waitFor('the next runner to finish it', async () => (await getJob(db, job.id))?.status === 'succeeded');
     await stopChild(next);
+  });
+
+  it('wakes an idle runner by NOTIFY, long before its next poll', async () => {
+    const suffix = Math.random().toString(36).slice(2, 8);
+    // Polling every 30 s: only a NOTIFY can make it pick the job up within the test's bound.
+    const idle = await startRunner(`idle-${suffix}`, 60_000, 1, { POLL_MIN_MS: '30000', POLL_MAX_MS: '30000' });
+    await new Promise((r) => setTimeout(r, 1000));
+    const started = Date.now();
+    const job = await enqueueJob(db, { kind: 'test.record', runnerId: `idle-${suffix}` });
+    await waitFor('the idle runner to run it', async () => (await getJob(db, job.id))?.status === 'succeeded', 10_000);
+    expect(Date.now() - started).toBeLessThan(1500);
+    await stopChild(idle);
   });
 
   it('cleans up the rows it made', async () => {
