@@ -81,7 +81,8 @@ describe('runner processes on the queue', () => {
     const suffix = Math.random().toString(36).slice(2, 8);
     const victim = await startRunner(`victim-${suffix}`, 1500, 1);
     const job = await enqueueJob(db, { kind: 'test.sleep', payload: { ms: 60_000 }, runnerId: `victim-${suffix}` });
-    await waitFor('the victim to start the job', async () => (await getJob(db, job.id))?.status === 'running');
+    // Its handler's first write marks that the work really began.
+    await waitFor('the victim to start the job', async () => (await executions([job.id])).length === 1);
     victim.kill('SIGKILL');
     // Unpin it, as rescheduling does for a dead runner's work, and make the next attempt short.
     await db.update(jobs).set({ runnerId: null, payload: { ms: 200 } }).where(eq(jobs.id, job.id));
