@@ -14,7 +14,8 @@ import { buildHostsFile, type NetworkSettings, type PortMapping } from './cni-co
 import { buildCgroupsPath, createParentCgroup, readCgroupVerdict, removeCgroups } from './cgroup';
 import { runCommandOrThrow } from './exec';
 import { attachNetwork, detachNetwork, pinNetns, unpinNetns, type NetworkAttachment } from './network';
-import { buildRunArgv, createContainerId, DEFAULT_RUNC, deleteContainer, killContainer, type Runc } from './runc';
+import { buildRunArgv, createContainerId, DEFAULT_RUNC, deleteContainer, isBerthContainerId, killContainer, type Runc } from './runc';
+import { sandboxBundleDir } from './cleanup';
 import { buildRuntimeSpec, type ExtraMount, type Resources } from './spec';
 import { describeRunResult, type SandboxResult } from './verdict';
 import { buildHandshakeHook } from './handshake';
@@ -24,6 +25,8 @@ export type NetworkMode = { mode: 'none' } | { mode: 'nat'; ports?: PortMapping[
 export interface SandboxRunOptions {
   /** The runner's home: bundles live in `<home>/sandbox/bundles`. */
   home: string;
+  /** Chosen by the caller when it needs the id first (its overlay under sandboxRootfsDir); else made here. */
+  containerId?: string;
   /** A prepared root filesystem (an overlay's merged dir), owned by the shifted ids. */
   rootfs: string;
   readonlyRootfs?: boolean;
@@ -104,8 +107,9 @@ async function readRuncErrors(logFile: string): Promise<string> {
 export async function runSandboxed(opts: SandboxRunOptions): Promise<SandboxResult> {
   const runc = opts.runc ?? DEFAULT_RUNC;
   const idmap = opts.idmap ?? DEFAULT_IDMAP;
-  const id = createContainerId();
-  const bundle = join(opts.home, 'sandbox', 'bundles', id);
+  const id = opts.containerId ?? createContainerId();
+  if (!isBerthContainerId(id)) throw new Error(`Cannot run sandboxed as "${id}": not a Berth container id`);
+  const bundle = sandboxBundleDir(opts.home, id);
   const logFile = join(bundle, 'runc.log');
   const started = Date.now();
   let netnsPinned = false;
@@ -139,7 +143,8 @@ export async function runSandboxed(opts: SandboxRunOptions): Promise<SandboxResu
     });
     await writeFile(join(bundle, 'config.json'), JSON.stringify(spec));
 
-    const child = spawn(buildRunArgv(runc, id, bundle, logFile)[0]!, buildRunArgv(runc, id, bundle, logFile).slice(1), {
+    const argv = buildRunArgv(runc, id, bundle, logFile);
+    const child = spawn(argv[0]!, argv.slice(1), {
       cwd: bundle,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
