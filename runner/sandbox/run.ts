@@ -195,7 +195,8 @@ export async function runSandboxed(opts: SandboxRunOptions): Promise<SandboxResu
     await Promise.race([output, new Promise((r) => setTimeout(r, 2_000).unref())]);
     child.stdout.destroy();
     child.stderr.destroy();
-    if (setupError) throw setupError;
+    // A set-up failure caused by our own kill (cancel, timeout) is reported as that kill.
+    if (setupError && !killedFor) throw setupError;
     const verdict = await readCgroupVerdict(id);
     const runcErrors = await readRuncErrors(logFile);
     if (!state && !killedFor) throw new Error(`Cannot start sandboxed process "${opts.process.args[0]}": ${runcErrors || 'runc exited early'}`);
