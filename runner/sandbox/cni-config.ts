@@ -14,9 +14,9 @@ export interface NetworkSettings {
   /**
    * host-local IPAM state, shared by everything on this machine that uses the bridge (runners, test
    * runs): one allocator per subnet, or two of them hand out the same address. Under /run, because
-   * after a reboot no address is in use.
+   * after a reboot no address is in use. Defaults to DEFAULT_IPAM_DIR.
    */
-  ipamDir: string;
+  ipamDir?: string;
 }
 
 export const DEFAULT_IPAM_DIR = '/run/berth/cni/ipam';
@@ -90,7 +90,7 @@ export function buildBridgeConfig(settings: NetworkSettings): Record<string, unk
       type: 'host-local',
       ranges: [[{ subnet: settings.subnet }]],
       routes: [{ dst: '0.0.0.0/0' }],
-      dataDir: settings.ipamDir,
+      dataDir: settings.ipamDir ?? DEFAULT_IPAM_DIR,
     },
   };
 }

@@ -4,7 +4,7 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, existsSync, rmSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { buildDefaultNetworkSettings, buildResolvConf, type NetworkSettings } from '../../runner/sandbox/cni-config';
+import { buildDefaultNetworkSettings, buildResolvConf, DEFAULT_IPAM_DIR, type NetworkSettings } from '../../runner/sandbox/cni-config';
 import { CGROUP_ROOT } from '../../runner/sandbox/cgroup';
 import { sandboxBundleDir, sandboxRootfsDir } from '../../runner/sandbox/cleanup';
 import { DEFAULT_IDMAP } from '../../runner/sandbox/idmap';
@@ -92,7 +92,7 @@ export function findLeftovers(fx: SandboxFixture, id: string): string[] {
   for (const h of readdirSync(CGROUP_ROOT)) if (existsSync(join(CGROUP_ROOT, h, 'berth', id))) found.push(`cgroup: ${h}/berth/${id}`);
   if (existsSync(sandboxBundleDir(fx.home, id))) found.push(`bundle: ${id}`);
   if (existsSync(join(fx.networkSettings.stateDir, 'attachments', `${id}.json`))) found.push(`cni attachment: ${id}`);
-  const ipamDir = join(fx.networkSettings.ipamDir, 'berth');
+  const ipamDir = join(fx.networkSettings.ipamDir ?? DEFAULT_IPAM_DIR, 'berth');
   if (existsSync(ipamDir)) for (const f of readdirSync(ipamDir)) if (readFileSync(join(ipamDir, f), 'utf8').includes(id)) found.push(`ipam: ${f}`);
   if (sh([DEFAULT_RUNC.binary, '--root', DEFAULT_RUNC.root, 'list', '-q']).split('\n').includes(id)) found.push(`runc: ${id}`);
   return found;

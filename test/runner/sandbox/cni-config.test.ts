@@ -76,6 +76,11 @@ describe('CNI plugin configs', () => {
     });
   });
 
+  it('allocates addresses machine-wide when no IPAM dir is given', () => {
+    const { ipamDir: _ignored, ...withoutIpam } = settings;
+    expect(buildBridgeConfig(withoutIpam)).toMatchObject({ ipam: { dataDir: '/run/berth/cni/ipam' } });
+  });
+
   it('keeps attachments per runner home and addresses machine-wide', () => {
     expect(buildDefaultNetworkSettings('/var/lib/berth/runner')).toEqual({
       cniPath: '/usr/lib/cni', bridge: 'berth0', subnet: '10.213.0.0/16', stateDir: '/var/lib/berth/runner/cni', ipamDir: '/run/berth/cni/ipam',
