@@ -4,7 +4,7 @@ import { createDb } from '../db/client';
 import { createApp } from './app';
 import { readFunctionsConfig } from './config';
 import type { Platform } from './platform';
-import { createNativeUploadHasher } from './registry/native-hasher.node';
+import { createNativeUploadHasher } from './registry/native-hasher.node.ts';
 import { createS3Client } from './storage/s3';
 
 export function startFunctions(env: Record<string, string | undefined>, port: number, hostname = '127.0.0.1') {

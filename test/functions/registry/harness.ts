@@ -6,7 +6,7 @@ import { createAccount, createToken } from '../../../db/queries/accounts';
 import { createDb } from '../../../db/client';
 import { createApp } from '../../../functions/app';
 import type { Platform } from '../../../functions/platform';
-import { createNativeUploadHasher } from '../../../functions/registry/native-hasher.node';
+import { createNativeUploadHasher } from '../../../functions/registry/native-hasher.node.ts';
 import type { RegistryOptions } from '../../../functions/registry/options';
 import { createS3Client, readS3Config } from '../../../functions/storage/s3';
 import type { TestStack } from '../../setup/stack';
