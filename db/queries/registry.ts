@@ -3,6 +3,9 @@
 import { and, eq, inArray, or, sql } from 'drizzle-orm';
 import { newId } from '../../functions/core/ids';
 import type { Db } from '../client';
+import { lockBlob } from './registry-gc';
+
+type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 import { blobs, manifestReferences, manifests, repositories, repositoryBlobs, tags, type Manifest, type Repository } from '../schema';
 
 export async function findRepository(db: Db, name: string): Promise<Repository | undefined> {
@@ -18,12 +21,44 @@ export async function ensureRepository(db: Db, accountId: string, name: string):
   return r;
 }
 
-/** Records that S3 holds this blob (idempotent). */
+/** Records that S3 holds this blob (idempotent). Takes the blob's lock so a sweep cannot interleave. */
 export async function recordBlob(db: Db, b: { digest: string; size: number; mediaType?: string | null; diffId?: string | null }): Promise<void> {
-  await db
+  await db.transaction(async (tx) => {
+    await lockBlob(tx, b.digest);
+    await insertBlob(tx, b);
+  });
+}
+
+async function insertBlob(tx: Db | Tx, b: { digest: string; size: number; mediaType?: string | null; diffId?: string | null }): Promise<void> {
+  await tx
     .insert(blobs)
     .values({ digest: b.digest, size: b.size, mediaType: b.mediaType ?? null, diffId: b.diffId ?? null })
     .onConflictDoUpdate({ target: blobs.digest, set: { diffId: sql`coalesce(${blobs.diffId}, excluded.diff_id)`, mediaType: sql`coalesce(${blobs.mediaType}, excluded.media_type)` } });
+}
+
+async function insertLink(tx: Db | Tx, repositoryId: string, digest: string): Promise<void> {
+  await tx
+    .insert(repositoryBlobs)
+    .values({ repositoryId, digest })
+    .onConflictDoUpdate({ target: [repositoryBlobs.repositoryId, repositoryBlobs.digest], set: { createdAt: sql`now()` } });
+}
+
+/**
+ * Under the blob's lock: makes sure S3 holds it (`ensureObject` may copy or check, and throws when it
+ * cannot), then records and links it. The garbage collector sweeps under the same lock.
+ */
+export async function storeBlob(
+  db: Db,
+  repositoryId: string,
+  b: { digest: string; size: number; mediaType?: string | null },
+  ensureObject: () => Promise<void>,
+): Promise<void> {
+  await db.transaction(async (tx) => {
+    await lockBlob(tx, b.digest);
+    await ensureObject();
+    await insertBlob(tx, b);
+    await insertLink(tx, repositoryId, b.digest);
+  });
 }
 
 export async function findBlob(db: Db, digest: string) {
@@ -36,10 +71,10 @@ export async function findBlob(db: Db, digest: string) {
  * is what keeps a blob a push is about to reference out of the garbage collector's reach.
  */
 export async function linkBlob(db: Db, repositoryId: string, digest: string): Promise<void> {
-  await db
-    .insert(repositoryBlobs)
-    .values({ repositoryId, digest })
-    .onConflictDoUpdate({ target: [repositoryBlobs.repositoryId, repositoryBlobs.digest], set: { createdAt: sql`now()` } });
+  await db.transaction(async (tx) => {
+    await lockBlob(tx, digest);
+    await insertLink(tx, repositoryId, digest);
+  });
 }
 
 export async function isBlobLinked(db: Db, repositoryId: string, digest: string): Promise<boolean> {

@@ -1,5 +1,5 @@
 // Blob reads: HEAD and GET, whole or by Range, streamed from S3.
-import { findLinkedBlob } from '../../db/queries/registry';
+import { findLinkedBlob, linkBlob } from '../../db/queries/registry';
 import { tryParseDigest } from '../core/oci/digest';
 import { blobKey } from '../storage/blob-store';
 import { authorizeRepository } from './auth';
@@ -44,6 +44,8 @@ export async function readBlob(rc: RegistryContext, rawName: string, rawDigest: 
     });
   }
   if (head) {
+    // A push asks before it references: refreshing the link keeps the blob from the sweeper meanwhile.
+    await linkBlob(rc.platform.db, repo.id, digest);
     const length = range ? range.end - range.start + 1 : blob.size;
     if (range) headers['Content-Range'] = `bytes ${range.start}-${range.end}/${blob.size}`;
     return new Response(null, { status: range ? 206 : 200, headers: { ...headers, 'Content-Length': String(length) } });

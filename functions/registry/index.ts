@@ -9,6 +9,7 @@ import { resolveCaller, unauthenticated } from './auth';
 import { catalog, referrers, tagList } from './listings';
 import { readManifest, removeManifest, writeManifest } from './manifests';
 import { matchRegistryPath, type RegistryRoute } from './names';
+import { collectGarbage } from './gc';
 import { issueToken } from './token-endpoint';
 import { cancelUpload, finishUpload, patchUpload, startUpload, uploadStatus } from './uploads';
 
@@ -46,11 +47,25 @@ async function dispatch(rc: RegistryContext, route: RegistryRoute, method: strin
       if (method === 'GET') return uploadStatus(rc, route.name, route.id);
       if (method === 'DELETE') return cancelUpload(rc, route.name, route.id);
       break;
+    case 'gc':
+      if (method === 'POST') return runGc(rc);
+      break;
     case 'token':
       if (method === 'GET' || method === 'POST') return issueToken(rc);
       break;
   }
   throw unsupported(method, rc.c.req.path);
+}
+
+/** POST /v2/_berth/gc?grace=<seconds>: an administrator runs the collector now. */
+async function runGc(rc: RegistryContext): Promise<Response> {
+  if (rc.caller.kind !== 'account' || !rc.caller.account.isAdmin || !rc.caller.scopes.includes('admin')) {
+    throw registryError(403, 'DENIED', 'Permission denied: garbage collection needs an administrator token with the admin scope');
+  }
+  const grace = rc.c.req.query('grace');
+  if (grace !== undefined && !/^\d{1,9}$/.test(grace)) throw registryError(400, 'UNSUPPORTED', `Invalid grace "${grace.slice(0, 20)}": expected seconds`);
+  const report = await collectGarbage(rc.platform, grace !== undefined ? { graceMs: Number(grace) * 1000 } : {});
+  return rc.c.json({ uploadsAbandoned: report.uploadsAbandoned, linksDropped: report.linksDropped, blobsSwept: report.blobsSwept.length });
 }
 
 async function handle(c: Context<AppEnv>): Promise<Response> {

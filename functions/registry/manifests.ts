@@ -1,6 +1,6 @@
 // Manifests by tag or digest: GET/HEAD with Accept negotiation, PUT (bytes kept verbatim as a blob at
 // their digest, references checked), DELETE of a manifest or a tag.
-import { findBlob, deleteManifest, deleteTag, findMissingManifests, findUnlinkedBlobs, putManifest, recordBlob, resolveManifest, setTag } from '../../db/queries/registry';
+import { deleteManifest, deleteTag, findMissingManifests, findUnlinkedBlobs, putManifest, resolveManifest, setTag, storeBlob } from '../../db/queries/registry';
 import { computeDigest, digestAlgorithm } from '../core/oci/digest';
 import { blobKey } from '../storage/blob-store';
 import { authorizeRepository } from './auth';
@@ -93,8 +93,9 @@ export async function writeManifest(rc: RegistryContext, rawName: string, refere
       digests: missing.slice(0, 100),
     });
   }
-  if (!(await findBlob(db, digest))) await rc.store.put(blobKey(digest), bytes, bytes.length, checked.mediaType);
-  await recordBlob(db, { digest, size: bytes.length, mediaType: checked.mediaType });
+  await storeBlob(db, repo.id, { digest, size: bytes.length, mediaType: checked.mediaType }, async () => {
+    if (!(await rc.store.stat(blobKey(digest)))) await rc.store.put(blobKey(digest), bytes, bytes.length, checked.mediaType);
+  });
   await putManifest(db, {
     repositoryId: repo.id,
     digest,

@@ -48,6 +48,7 @@ export type RegistryRoute =
   | { kind: 'base' }
   | { kind: 'catalog' }
   | { kind: 'token' }
+  | { kind: 'gc' }
   | { kind: 'tags'; name: string }
   | { kind: 'manifest'; name: string; reference: string }
   | { kind: 'blob'; name: string; digest: string }
@@ -64,6 +65,7 @@ export function matchRegistryPath(path: string): RegistryRoute | undefined {
   if (p === '' || p === '/') return { kind: 'base' };
   if (p === '/_catalog') return { kind: 'catalog' };
   if (p === '/token') return { kind: 'token' };
+  if (p === '/_berth/gc') return { kind: 'gc' };
   let m = /^\/(.+)\/tags\/list$/.exec(p);
   if (m) return { kind: 'tags', name: m[1]! };
   m = /^\/(.+)\/manifests\/([^/]+)$/.exec(p);

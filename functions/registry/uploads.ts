@@ -1,7 +1,7 @@
 // Blob uploads: monolithic (POST ?digest=), POST then PUT, chunked PATCH, status, cancel, and
 // cross-repository mounts. State lives in the uploads row; bytes go to S3 as multipart parts, and a
 // tail too short to be a part waits in a pending object until the next chunk or the end.
-import { findBlob, findLinkedBlob, linkBlob, recordBlob } from '../../db/queries/registry';
+import { findLinkedBlob, linkBlob, storeBlob } from '../../db/queries/registry';
 import { advanceUpload, createUpload, deleteUpload, findUpload, type Upload } from '../../db/queries/registry-uploads';
 import { tryParseDigest, type Digest } from '../core/oci/digest';
 import { blobKey } from '../storage/blob-store';
@@ -44,9 +44,16 @@ function declaredLength(rc: RegistryContext): number | undefined {
   return Number(v);
 }
 
-async function completeBlob(rc: RegistryContext, repositoryId: string, digest: Digest, size: number): Promise<void> {
-  await recordBlob(rc.platform.db, { digest, size });
-  await linkBlob(rc.platform.db, repositoryId, digest);
+/** Records and links a blob once S3 holds it, under the blob's lock (see registry-gc). */
+async function completeBlob(rc: RegistryContext, repositoryId: string, digest: Digest, size: number, ensureObject?: () => Promise<void>): Promise<void> {
+  await storeBlob(rc.platform.db, repositoryId, { digest, size }, ensureObject ?? (() => requireObject(rc, digest)));
+}
+
+/** The object written before the lock was taken must still be there (a sweep of an old copy may race). */
+async function requireObject(rc: RegistryContext, digest: Digest): Promise<void> {
+  if (!(await rc.store.stat(blobKey(digest)))) {
+    throw registryError(409, 'BLOB_UPLOAD_INVALID', `Blob "${digest}" was garbage collected while it was uploaded; upload it again`);
+  }
 }
 
 /** POST /v2/<name>/blobs/uploads/ */
@@ -204,8 +211,9 @@ export async function finishUpload(rc: RegistryContext, rawName: string, id: str
       const bytes = sink.take();
       const actual = await digestOf(bytes, digest);
       if (actual !== digest) throw digestMismatch(digest, actual);
-      if (!(await findBlob(rc.platform.db, digest))) await rc.store.put(blobKey(digest), bytes, bytes.length);
-      return await finish(rc, name, u, digest, offset);
+      return await finish(rc, name, u, digest, offset, async () => {
+        if (!(await rc.store.stat(blobKey(digest)))) await rc.store.put(blobKey(digest), bytes, bytes.length);
+      });
     }
     const rest = sink.take();
     if (rest.length > 0) await sink.sendPart(rest);
@@ -216,8 +224,7 @@ export async function finishUpload(rc: RegistryContext, rawName: string, id: str
       await dropUpload(rc, u);
       throw digestMismatch(digest, actual);
     }
-    await promoteObject(rc, u.s3Key, digest);
-    return await finish(rc, name, u, digest, offset);
+    return await finish(rc, name, u, digest, offset, () => promoteObject(rc, u.s3Key, digest));
   } catch (err) {
     if (sink.createdHere) await sink.abort();
     throw err;
@@ -234,8 +241,8 @@ async function rehash(rc: RegistryContext, key: string, expected: Digest): Promi
   return hashStream(rc.hasher, expected.startsWith('sha512:') ? 'sha512' : 'sha256', obj.body);
 }
 
-async function finish(rc: RegistryContext, name: string, u: Upload, digest: Digest, size: number): Promise<Response> {
-  await completeBlob(rc, u.repositoryId, digest, size);
+async function finish(rc: RegistryContext, name: string, u: Upload, digest: Digest, size: number, ensureObject?: () => Promise<void>): Promise<Response> {
+  await completeBlob(rc, u.repositoryId, digest, size, ensureObject);
   await dropUpload(rc, u);
   return blobCreated(name, digest);
 }
