@@ -137,9 +137,9 @@ async function receive(rc: RegistryContext, name: string, u: Upload, final: bool
   const sink = new PartSink(rc.store.s3, rc.store.bucket, u.s3Key, u.s3UploadId, (u.parts ?? []) as never, rc.options.partSize, rc.options.partConcurrency);
   try {
     if (u.pendingKey) {
-      const pending = await rc.store.getBytes(u.pendingKey);
+      const pending = await rc.store.get(u.pendingKey);
       if (!pending) throw registryError(404, 'BLOB_UPLOAD_UNKNOWN', `Upload "${u.id}" lost its held-back bytes; start again`);
-      await sink.write(pending);
+      await readBody(pending.body, (chunk) => sink.write(chunk));
     }
     let offset = u.offset;
     const { received, broken } = await readBody(rc.c.req.raw.body, async (chunk) => {
@@ -165,10 +165,55 @@ async function receive(rc: RegistryContext, name: string, u: Upload, final: bool
   }
 }
 
+/**
+ * A first chunk of declared length (what docker, skopeo and podman send: the whole blob in one
+ * PATCH) streams into one S3 object, hashed on the way; finishing then costs one server-side copy
+ * instead of assembling parts and copying.
+ */
+async function receiveFirstChunk(rc: RegistryContext, name: string, u: Upload, length: number): Promise<Response> {
+  if (length > rc.options.maxBlobBytes) tooLarge(rc, 'the chunk');
+  const hash = rc.hasher.start(u.id);
+  const key = `uploads/${u.id}/pending-${length}`;
+  let received = 0;
+  const body = (rc.c.req.raw.body ?? new ReadableStream({ start: (c) => c.close() })).pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, out) {
+        received += chunk.length;
+        hash.update(chunk);
+        out.enqueue(chunk);
+      },
+    }),
+  );
+  try {
+    await rc.store.put(key, body, length);
+  } catch {
+    await rc.store.delete(key).catch(() => {});
+    throw registryError(400, 'BLOB_UPLOAD_INVALID', `Chunk refused: received ${received} of the ${length} bytes declared; the upload stays at byte 0`, { offset: 0 });
+  }
+  if (received !== length) {
+    await rc.store.delete(key).catch(() => {});
+    throw registryError(400, 'BLOB_UPLOAD_INVALID', `Chunk refused: received ${received} bytes, Content-Length said ${length}`, { offset: 0 });
+  }
+  const ok = await advanceUpload(rc.platform.db, u.id, 0, { offset: length, parts: [], hashState: rc.hasher.save(u.id, hash), pendingKey: key, s3UploadId: null });
+  if (!ok) {
+    await rc.store.delete(key).catch(() => {});
+    throw registryError(416, 'RANGE_INVALID', `Chunk refused: another chunk for upload "${u.id}" arrived at byte 0 first`);
+  }
+  return new Response(null, { status: 202, headers: uploadHeaders(name, u.id, length) });
+}
+
 /** PATCH /v2/<name>/blobs/uploads/<id> */
 export async function patchUpload(rc: RegistryContext, rawName: string, id: string): Promise<Response> {
   const name = await authorizeRepository(rc.platform, rc.caller, rawName, ['push'], rc.origin);
   const u = await loadUpload(rc, name, id);
+  const declared = declaredLength(rc);
+  const range = rc.c.req.header('content-range');
+  if (u.offset === 0 && !u.pendingKey && !u.s3UploadId && declared && declared >= S3_MIN_PART && (range === undefined || parseContentRange(range).start === 0)) {
+    if (range !== undefined && parseContentRange(range).end + 1 !== declared) {
+      throw registryError(400, 'BLOB_UPLOAD_INVALID', `Chunk refused: Content-Range "${range}" disagrees with Content-Length ${declared}`);
+    }
+    return receiveFirstChunk(rc, name, u, declared);
+  }
   const { sink, hash, offset } = await receive(rc, name, u, false);
   let pendingKey: string | null = null;
   if (sink.bufferedBytes > 0) {
@@ -203,6 +248,17 @@ export async function finishUpload(rc: RegistryContext, rawName: string, id: str
     if (rc.c.req.header('content-range')) parseContentRange(rc.c.req.header('content-range')!);
     const { size } = await writeBlobWithDigest(rc, rc.c.req.raw.body, digest);
     return finish(rc, name, u, digest, size);
+  }
+  if (u.pendingKey && !u.s3UploadId && (declaredLength(rc) ?? 0) === 0 && !rc.c.req.header('transfer-encoding')) {
+    // The blob is the one held-back object: check its digest and copy it to its key.
+    const pendingKey = u.pendingKey;
+    const hash = u.hashState ? rc.hasher.resume(u.id, u.hashState) : undefined;
+    const actual = digestFromHash(hash, u.offset, digest) ?? (await rehash(rc, pendingKey, digest));
+    if (actual !== digest) {
+      await dropUpload(rc, u);
+      throw digestMismatch(digest, actual);
+    }
+    return finish(rc, name, u, digest, u.offset, () => promoteObject(rc, pendingKey, digest));
   }
   const { sink, hash, offset } = await receive(rc, name, u, true);
   try {
