@@ -39,10 +39,13 @@ function importKey(secret: string): Promise<CryptoKey> {
   return k;
 }
 
-/** The configured secret, else the one this deployment generated and stored. */
+let storedSecret: string | undefined;
+
+/** The configured secret, else the one this deployment generated and stored (read once per isolate). */
 export async function loadTokenSecret(db: Db, configured: string | undefined): Promise<string> {
   if (configured) return configured;
-  return ensureSetting(db, 'registry.token-secret', () => newHexId(32));
+  storedSecret ??= await ensureSetting(db, 'registry.token-secret', () => newHexId(32));
+  return storedSecret;
 }
 
 function b64url(bytes: Uint8Array): string {
