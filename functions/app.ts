@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { renderError } from './core/errors';
 import { account } from './api/account';
 import { health } from './health';
+import { registry } from './registry';
 import type { AppEnv, PlatformFactory } from './platform';
 
 /** The one Hono app both entries serve. Runtime specifics stay in the entries. */
@@ -24,6 +25,7 @@ export function createApp(platform: PlatformFactory): Hono<AppEnv> {
 
   app.route('/healthz', health);
   app.route('/api/v1/account', account);
+  app.route('/v2', registry);
 
   return app;
 }
