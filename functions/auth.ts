@@ -54,6 +54,13 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  */
 export function requireAuth(scope: TokenScope = 'read') {
   return createMiddleware<AuthEnv>(async (c, next) => {
+    // Sub-apps mounted on overlapping paths each guard their routes; authenticate once per request.
+    if (c.var.account) {
+      if (!hasScope(c.var.scopes, scope) || (scope === 'admin' && !c.var.account.isAdmin)) {
+        throw new HttpError(403, 'insufficient_scope', `Permission denied: this token lacks the '${scope}' scope`);
+      }
+      return next();
+    }
     const db = c.var.platform.db;
     const creds = readCredentials(c.req.header('authorization'));
     let account: Account;

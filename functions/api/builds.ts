@@ -75,7 +75,8 @@ const BuildParam = z.object({ id: z.string().max(100).openapi({ param: { name: '
 const ListQuery = PageQuery.extend({ status: z.enum(STATUSES).optional() });
 
 export const builds = new OpenAPIHono<AuthEnv>();
-builds.use(requireAuthByMethod());
+// Mounted at the API's root: guard only this sub-app's own paths.
+for (const path of ['/builds', '/builds/*', '/apps/*']) builds.use(path, requireAuthByMethod());
 
 // Documented here, handled by a plain route below: the OpenAPI validator would read the whole
 // multipart body into memory, and an upload must stream.

@@ -107,3 +107,10 @@ describe('apps', () => {
     expect((await other.json()).error.code).toBe('idempotency_key_reused');
   });
 });
+
+describe('the API document', () => {
+  it('is served without a token', async () => {
+    expect((await t.call(undefined, 'GET', '/api/v1/openapi.json')).status).toBe(200);
+    expect((await t.call(undefined, 'GET', '/api/v1/docs')).status).toBe(200);
+  });
+});
