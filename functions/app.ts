@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { renderError } from './core/errors';
 import { createApi } from './api/api';
 import { health } from './health';
+import { web } from './web/web';
 import type { AppEnv, PlatformFactory } from './platform';
 
 /** The one Hono app both entries serve. Runtime specifics stay in the entries. */
@@ -24,6 +25,7 @@ export function createApp(platform: PlatformFactory): Hono<AppEnv> {
 
   app.route('/healthz', health);
   app.route('/api/v1', createApi());
+  app.route('/', web);
 
   return app;
 }
