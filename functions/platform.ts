@@ -16,6 +16,10 @@ export interface Platform {
   uploadHasher?: UploadHasher;
   /** Registry tunables (part size, limits); defaults suit both runtimes. */
   registry?: Partial<RegistryOptions>;
+  /** Apps are reached at <app name>.<appsDomain>; derived from publicUrl when unset. */
+  appsDomain?: string;
+  /** Upload limits; defaults in functions/api/limits.ts. */
+  limits?: { contextBytes?: number; jsonBytes?: number };
 }
 
 export type PlatformFactory = (env: unknown) => Platform | Promise<Platform>;

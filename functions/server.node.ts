@@ -17,6 +17,8 @@ export function startFunctions(env: Record<string, string | undefined>, port: nu
     publicUrl: config.publicUrl,
     registrySecret: config.registrySecret,
     uploadHasher: createNativeUploadHasher(),
+    appsDomain: config.appsDomain,
+    limits: { contextBytes: config.contextBytes },
   };
   const app = createApp(() => platform);
   const server = serve({ fetch: app.fetch, port, hostname });
