@@ -10,8 +10,8 @@ import { findAccountByName } from '../../../db/queries/accounts';
 import { getBuild } from '../../../db/queries/builds';
 import { getJob } from '../../../db/queries/jobs';
 import { readLogLines } from '../../../db/queries/logs';
-import { jobs } from '../../../db/schema';
-import { eq } from 'drizzle-orm';
+import { buildCache, jobs } from '../../../db/schema';
+import { eq, inArray } from 'drizzle-orm';
 import { BlobStore } from '../../../functions/storage/blob-store';
 import { createS3Client, readS3Config } from '../../../functions/storage/s3';
 import { exportOciLayout } from '../../../runner/image/oci-layout';
@@ -70,10 +70,10 @@ async function waitForBuild(id: string, timeoutMs = 240_000) {
   }
 }
 
-async function build(files: Record<string, string | Buffer>, opts: { tag: string; buildArgs?: Record<string, string>; target?: string; noCache?: boolean }) {
+async function build(files: Record<string, string | Buffer>, opts: { tag: string; buildArgs?: Record<string, string>; target?: string; noCache?: boolean; cacheFrom?: string[] }) {
   const context = writeContext(files);
   try {
-    const id = await startCliBuild(db, blobs, { account: 'admin', tags: [opts.tag], context, file: 'Dockerfile', target: opts.target, buildArgs: opts.buildArgs ?? {}, noCache: opts.noCache ?? false });
+    const id = await startCliBuild(db, blobs, { account: 'admin', tags: [opts.tag], context, file: 'Dockerfile', target: opts.target, buildArgs: opts.buildArgs ?? {}, noCache: opts.noCache ?? false, cacheFrom: opts.cacheFrom });
     return await waitForBuild(id);
   } finally {
     rmSync(context, { recursive: true, force: true });
@@ -165,6 +165,17 @@ describe('building on a runner', () => {
     expect(job!.result).toMatchObject({ uploaded: 0, executed: 0 });
     expect(log.filter((l) => l === ' ---> Using cache')).toHaveLength(4);
     expect(b.manifestDigest).toBe(first!.manifestDigest);
+  });
+
+  it('takes layers from a --cache-from image when the shared cache has lost their keys', async () => {
+    const image = (await readRegistryImage(db, blobs, 'admin/multi', 'latest'))!;
+    const keys = (JSON.parse(image.manifest.annotations!['org.berth.cache.keys']!) as (string | null)[]).filter((k): k is string => k !== null);
+    expect(keys).toHaveLength(2);
+    await db.delete(buildCache).where(inArray(buildCache.key, keys));
+    const { build: b, job, log } = await build(MULTI_STAGE, { tag: 'admin/multi:again', buildArgs: { GREETING: 'hi' }, cacheFrom: ['127.0.0.1:8080/admin/multi:latest'] });
+    expect(b.status, log.join('\n')).toBe('succeeded');
+    // The first stage still hits the shared cache; the final stage's layers come from the image.
+    expect(job!.result).toMatchObject({ executed: 0 });
   });
 
   it('gives the same manifest digest twice with SOURCE_DATE_EPOCH, even without the cache', async () => {
