@@ -65,13 +65,21 @@ export async function executeRun(
   ins: RunInstruction,
 ): Promise<void> {
   const user = await resolveUser(rootfs, config.User);
-  const processEnv = effect.env.some((e) => e.startsWith('PATH=')) ? effect.env : [DEFAULT_PATH, ...effect.env];
+  // As Docker: PATH when the image sets none, HOSTNAME, and HOME from the user's passwd entry.
+  const hostname = `berth${req.buildId.slice(-8).replace(/[^a-z0-9]/g, '')}`;
+  const processEnv = [
+    ...(effect.env.some((e) => e.startsWith('PATH=')) ? [] : [DEFAULT_PATH]),
+    `HOSTNAME=${hostname}`,
+    ...effect.env,
+    ...(effect.env.some((e) => e.startsWith('HOME=')) ? [] : [`HOME=${user.home}`]),
+  ];
   const cwd = config.WorkingDir || '/';
   const mounts = await runMounts(env, req, ins, cwd);
   const result = await runSandboxed({
     home: env.home,
     rootfs,
     process: { args: effect.argv, env: processEnv, cwd, uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
+    hostname,
     network: ins.network === 'none' ? { mode: 'none' } : { mode: 'nat' },
     networkSettings: env.sandbox.networkSettings,
     resolvConf: env.sandbox.resolvConf,

@@ -48,7 +48,7 @@ async function start(dockerfile: string): Promise<string> {
   const ctx = mkdtempSync(join(tmpdir(), `berth-faults-ctx-${suffix}-`));
   writeFileSync(join(ctx, 'Dockerfile'), dockerfile);
   try {
-    return await startCliBuild(db, blobs, { account: 'admin', tags: [`admin/faults:${suffix}`], context: ctx, file: 'Dockerfile', buildArgs: {}, noCache: true });
+    return await startCliBuild(db, blobs, { account: 'admin', tags: [`admin/faults:${suffix}`], context: ctx, file: 'Dockerfile', buildArgs: {}, noCache: true, runnerId: `run_faults_${suffix}` });
   } finally {
     rmSync(ctx, { recursive: true, force: true });
   }
