@@ -6,6 +6,8 @@ export interface FunctionsConfig {
   publicUrl?: string;
   /** Key for the registry's bearer tokens (BERTH_REGISTRY_SECRET); generated and stored when unset. */
   registrySecret?: string;
+  /** BERTH_REGISTRY_REDIRECT=presigned: blob GETs answer 307 to a presigned S3 URL instead of streaming. */
+  blobRedirect?: { expiresInSeconds: number };
 }
 
 /** Reads the functions' configuration from process.env (Node) or the Worker's bindings. */
@@ -15,5 +17,11 @@ export function readFunctionsConfig(env: Record<string, unknown>): FunctionsConf
   const hyperdrive = env.HYPERDRIVE as { connectionString?: string } | undefined;
   const databaseUrl = hyperdrive?.connectionString ?? strings.DATABASE_URL;
   if (!databaseUrl) throw new Error('Cannot start: DATABASE_URL (or a HYPERDRIVE binding) is not set');
-  return { databaseUrl, s3: readS3Config(strings), publicUrl: strings.BERTH_PUBLIC_URL, registrySecret: strings.BERTH_REGISTRY_SECRET || undefined };
+  return {
+    databaseUrl,
+    s3: readS3Config(strings),
+    publicUrl: strings.BERTH_PUBLIC_URL,
+    registrySecret: strings.BERTH_REGISTRY_SECRET || undefined,
+    blobRedirect: strings.BERTH_REGISTRY_REDIRECT === 'presigned' ? { expiresInSeconds: 600 } : undefined,
+  };
 }

@@ -19,6 +19,7 @@ const app = createApp((env) => {
     bucket: config.s3.bucket,
     publicUrl: config.publicUrl,
     registrySecret: config.registrySecret,
+    blobRedirect: config.blobRedirect && { s3: config.s3, ...config.blobRedirect },
     // An isolate has 128 MB and may serve several uploads at once: smaller parts, fewer in flight.
     registry: { partSize: 8 * 1024 * 1024, partConcurrency: 2 },
   };

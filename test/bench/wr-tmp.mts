@@ -1,0 +1,47 @@
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { migrateDatabase } from '../../db/migrate.node.ts';
+import { ensureAdminToken } from '../../infra/admin';
+import { freePort, repoRoot, startServices } from '../../infra/services';
+const home = mkdtempSync(join(tmpdir(), 'wr-')); chmodSync(home, 0o755);
+const services = await startServices({ home, env: { S3_BUCKET: 'bench', BERTH_PG_FSYNC: 'off' }, pgPort: await freePort(), s3Port: await freePort() });
+await migrateDatabase(services.env.DATABASE_URL!);
+const token = await ensureAdminToken(services.env.DATABASE_URL!, home);
+const port = await freePort();
+const args = ['dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(await freePort()), '--persist-to', join(home, 'persist'), '--show-interactive-dev-session=false', '--log-level', 'warn'];
+for (const [k, v] of Object.entries(services.env)) args.push('--var', `${k}:${v}`);
+const child = spawn(join(repoRoot, 'node_modules/.bin/wrangler'), args, { cwd: repoRoot, env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', XDG_CONFIG_HOME: join(home, 'config'), CI: 'true' }, stdio: ['ignore', 'inherit', 'inherit'] });
+const url = `http://127.0.0.1:${port}`;
+for (;;) { try { await fetch(`${url}/healthz`); break; } catch { await new Promise(r => setTimeout(r, 300)); } }
+const auth = 'Basic ' + btoa('admin:' + token);
+for (const path of ['/healthz', '/v2/', '/v2/', '/v2/admin/x/tags/list', '/v2/token?scope=repository:admin/x:pull']) {
+  const t = performance.now();
+  const r = await fetch(url + path, { headers: { authorization: auth } });
+  await r.text();
+  console.log(path, r.status, (performance.now() - t).toFixed(0), 'ms');
+}
+const s = await fetch(`${url}/v2/admin/x/blobs/uploads/`, { method: 'POST', headers: { authorization: auth } });
+console.log('POST', s.status, await s.text());
+const loc = s.headers.get('location');
+const p = await fetch(`${url}${loc}`, { method: 'PATCH', body: randomBytes(3 << 20), headers: { authorization: auth } });
+console.log('PATCH', p.status, await p.text());
+const p2 = await fetch(`${url}${loc}`, { method: 'PATCH', body: randomBytes(6 << 20), headers: { authorization: auth } });
+console.log('PATCH2', p2.status, await p2.text());
+const { OciLayout } = await import('../functions/registry/oci-layout.ts');
+const { skopeo, pushArgs, pullArgs } = await import('../functions/registry/skopeo.ts');
+const layout = new OciLayout(join(home, 'src'));
+const image = layout.addImage([7 << 20, 100_000]);
+layout.tag(image, 'v1');
+const ref = `docker://127.0.0.1:${port}/admin/w:v1`;
+let t = performance.now();
+const push = await skopeo(['--debug', ...pushArgs(`oci:${layout.dir}:v1`, ref, `admin:${token}`)]);
+console.log('push', push.code, (performance.now() - t).toFixed(0));
+console.log(push.stderr.split('\n').filter(l => /level=debug msg="(GET|HEAD|PUT|POST|PATCH|DELETE)/.test(l)).map(l => l.slice(0, 200)).join('\n'));
+t = performance.now();
+const pull = await skopeo(pullArgs(ref, `oci:${join(home, 'dst')}:v1`, `admin:${token}`));
+console.log('pull', pull.code, (performance.now() - t).toFixed(0));
+child.kill('SIGTERM'); await new Promise(r => setTimeout(r, 1000));
+await services.stop(); rmSync(home, { recursive: true, force: true });
