@@ -237,6 +237,25 @@ describe('blobs and uploads', () => {
     });
   }
 
+  it('finishes a chunked upload under a sha512 digest by hashing the stored object', async () => {
+    const repo = `${me.name}/chunked512`;
+    const data = randomBytes(7 << 20);
+    const digest = `sha512:${createHash('sha512').update(data).digest('hex')}`;
+    const start = await req(`/v2/${repo}/blobs/uploads/`, { method: 'POST' });
+    const loc = start.headers.get('location')!;
+    expect((await req(loc, { method: 'PATCH', body: data.subarray(0, 6 << 20) })).status).toBe(202);
+    expect((await req(loc, { method: 'PATCH', body: data.subarray(6 << 20) })).status).toBe(202);
+    const wrong = await req(`${loc}?digest=sha512:${'0'.repeat(128)}`, { method: 'PUT' });
+    expect(await errorCode(wrong)).toBe('DIGEST_INVALID');
+    const again = await req(`/v2/${repo}/blobs/uploads/`, { method: 'POST' });
+    const loc2 = again.headers.get('location')!;
+    expect((await req(loc2, { method: 'PATCH', body: data })).status).toBe(202);
+    const done = await req(`${loc2}?digest=${digest}`, { method: 'PUT' });
+    expect(done.status).toBe(201);
+    const get = await req(`/v2/${repo}/blobs/${digest}`);
+    expect(Buffer.from(await get.arrayBuffer()).equals(data)).toBe(true);
+  });
+
   it('cancels an upload and drops its state', async () => {
     const repo = `${me.name}/cancel`;
     const start = await req(`/v2/${repo}/blobs/uploads/`, { method: 'POST' });
