@@ -40,10 +40,18 @@ export interface ScannedDockerfile {
   lines: LogicalLine[];
 }
 
-const DIRECTIVE = /^#[ \t]*([a-zA-Z][a-zA-Z0-9]*)[ \t]*=[ \t]*(.+?)[ \t]*$/;
+// The value is trimmed by hand (trimEndBlanks): a regex for it is quadratic on a line of blanks.
+const DIRECTIVE = /^#[ \t]*([a-zA-Z][a-zA-Z0-9]*)[ \t]*=[ \t]*(.*)$/;
 const KNOWN_DIRECTIVES = new Set<string>(['syntax', 'escape', 'check']);
 const HEREDOC_WORD = /^(\d*)<<(-?)([^<]*)$/;
 const HEREDOC_INSTRUCTIONS = new Set(['run', 'copy', 'add']);
+
+/** Without a regex: `/[ \t]+$/` backtracks quadratically over a long run of blanks. */
+function trimEndBlanks(s: string): string {
+  let end = s.length;
+  while (end > 0 && (s[end - 1] === ' ' || s[end - 1] === '\t')) end--;
+  return s.slice(0, end);
+}
 
 function isComment(line: string): boolean {
   return /^[ \t]*#/.test(line);
@@ -114,12 +122,12 @@ export function scanDockerfile(text: string): ScannedDockerfile {
     if (directivesDone) return;
     const m = DIRECTIVE.exec(row);
     const name = m?.[1]?.toLowerCase();
-    if (!m || !name || !KNOWN_DIRECTIVES.has(name)) {
+    const value = trimEndBlanks(m?.[2] ?? '');
+    if (!m || !name || value === '' || !KNOWN_DIRECTIVES.has(name)) {
       directivesDone = true;
       return;
     }
     if (directives.some((d) => d.name === name)) throw new DockerfileError(lineNo, `only one ${name} parser directive can be used`);
-    const value = m[2]!;
     if (name === 'escape') {
       if (value !== '\\' && value !== '`') throw new DockerfileError(lineNo, `invalid escape token "${value}": it must be \` or \\`);
       escape = value;

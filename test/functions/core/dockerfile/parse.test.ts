@@ -117,3 +117,16 @@ describe('parseDockerfile', () => {
     expect(performance.now() - t).toBeLessThan(2000);
   });
 });
+
+describe('hostile input', () => {
+  it('reads a directive line of a million blanks in linear time', () => {
+    const t = performance.now();
+    const df = parseDockerfile(`# syntax=x${' '.repeat(1_000_000)}y\nFROM a\n`);
+    expect(df.directives[0]!.value).toBe(`x${' '.repeat(1_000_000)}y`);
+    expect(performance.now() - t).toBeLessThan(1000);
+  });
+
+  it('refuses durations beyond exact integers', () => {
+    expect(() => parseDockerfile('FROM a\nHEALTHCHECK --interval=99999999999h CMD x\n')).toThrow('Dockerfile:2: HEALTHCHECK --interval: Invalid duration "99999999999h": too long');
+  });
+});
