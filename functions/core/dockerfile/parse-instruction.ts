@@ -1,5 +1,6 @@
 // One logical line → one typed instruction, with Docker's argument rules per instruction.
 import { DurationError, parseGoDuration } from './duration';
+import { processWord } from './expand';
 import { DockerfileError } from './errors';
 import { FlagError, parseFlags, type FlagSpec, type ParsedFlags } from './flags';
 import type {
@@ -93,6 +94,15 @@ function keyValues(req: Request): KeyValue[] {
     if (eq === 0) fail(req, `${req.keyword} names can not be blank: "${word}"`);
     return { key: word.slice(0, eq), value: word.slice(eq + 1) };
   });
+}
+
+/** True when expansion could not change the word: BuildKit refuses variables in COPY --from. */
+function isLiteral(word: string): boolean {
+  try {
+    return processWord(word, () => undefined).result === word;
+  } catch {
+    return false;
+  }
 }
 
 function exactlyOne(req: Request): string {
@@ -308,6 +318,9 @@ function parseInstructionRequest(req: Request): Instruction {
     case 'COPY': {
       const flags = flagsOf(req);
       const from = flags.strings.get('from');
+      if (from !== undefined && !isLiteral(from)) {
+        fail(req, `variable expansion is not supported for COPY --from="${from}": define a stage with FROM using a global ARG, and copy from that stage`);
+      }
       const copy: CopyInstruction = { kind: 'COPY', ...copyCommon(req, flags), parents: flags.bools.get('parents') ?? false };
       if (from !== undefined) copy.from = from;
       return copy;

@@ -95,6 +95,7 @@ describe('parseDockerfile', () => {
       ['FROM a\nADD a\n', 2, 'ADD requires at least two arguments'],
       ['FROM a\nADD --link=maybe a b\n', 2, 'expects true or false'],
       ['', 1, 'no build stage'],
+      ['ARG IMG=a\nFROM a\nCOPY --from=$IMG /x /y\n', 3, 'variable expansion is not supported for COPY --from="$IMG"'],
     ];
     for (const [text, line, detail] of cases) {
       const err = errorOf(text);
