@@ -3,15 +3,16 @@ import { DurationError, parseGoDuration } from './duration';
 import { processWord } from './expand';
 import { DockerfileError } from './errors';
 import { FlagError, parseFlags, type FlagSpec, type ParsedFlags } from './flags';
-import type {
-  AddInstruction,
-  ArgDefinition,
-  CommandLine,
-  CopyInstruction,
-  InlineSource,
-  Instruction,
-  KeyValue,
-  SourceNode,
+import {
+  INSTRUCTION_KINDS,
+  type AddInstruction,
+  type ArgDefinition,
+  type CommandLine,
+  type CopyInstruction,
+  type InlineSource,
+  type Instruction,
+  type KeyValue,
+  type SourceNode,
 } from './instructions';
 import { parseHeredocWord, type Heredoc, type LogicalLine } from './lexer';
 import { MountError, parseMount } from './mounts';
@@ -202,7 +203,7 @@ function parseHealthcheck(req: Request): Instruction {
   const sub: Request = { ...req, rest: m[2]! };
   if (type === 'NONE') {
     if (sub.rest !== '') fail(req, 'HEALTHCHECK NONE takes no arguments');
-    if (req.flags.length > 0) fail(req, 'HEALTHCHECK NONE takes no flags');
+    // Docker does not look at flags given to HEALTHCHECK NONE.
     return { kind: 'HEALTHCHECK', ...req.node, health: { Test: ['NONE'] } };
   }
   const flags = flagsOf(req);
@@ -251,8 +252,10 @@ function parseOnbuild(req: Request): Instruction {
   const keyword = inner.keyword.toUpperCase();
   if (keyword === 'ONBUILD') fail(req, 'chaining ONBUILD via "ONBUILD ONBUILD" is not allowed');
   if (keyword === 'FROM' || keyword === 'MAINTAINER') fail(req, `${keyword} is not allowed as an ONBUILD trigger`);
-  const expression = req.node.original.replace(/^\s*ONBUILD\s*/i, '');
-  const node = { ...req.node, original: expression };
+  // The image config stores the trigger with its heredoc bodies, so the child build can re-parse it.
+  const line = req.node.original.replace(/^\s*ONBUILD\s*/i, '');
+  const expression = req.heredocs.reduce((acc, h) => `${acc}\n${h.content}${h.name}`, line);
+  const node = { ...req.node, original: line };
   const trigger = parseInstructionRequest({ ...req, node, keyword, written: inner.keyword, flags: inner.flags, rest: inner.rest });
   return { kind: 'ONBUILD', ...req.node, expression, trigger };
 }
@@ -310,9 +313,9 @@ function parseInstructionRequest(req: Request): Instruction {
     }
     case 'VOLUME': {
       noFlags(req);
-      const { words } = jsonOrWords(req);
+      const words = jsonOrWords(req).words.map((w) => w.trim());
       if (words.length === 0) fail(req, 'VOLUME requires at least one argument');
-      if (words.some((w) => w.trim() === '')) fail(req, 'VOLUME specified can not be an empty string');
+      if (words.some((w) => w === '')) fail(req, 'VOLUME specified can not be an empty string');
       return { kind: 'VOLUME', ...node, paths: words };
     }
     case 'COPY': {
@@ -341,8 +344,29 @@ function parseInstructionRequest(req: Request): Instruction {
     case 'HEALTHCHECK':
       return parseHealthcheck(req);
     default:
-      fail(req, `unknown instruction "${req.written}"`);
+      fail(req, `unknown instruction "${req.written}"${suggestInstruction(req.keyword)}`);
   }
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
+/** `: did you mean RUN?` when the keyword is a near miss of a real one. */
+function suggestInstruction(keyword: string): string {
+  if (keyword.length > 32) return '';
+  let best: { name: string; d: number } | undefined;
+  for (const name of INSTRUCTION_KINDS) {
+    const d = editDistance(keyword, name);
+    if (d <= 2 && (!best || d < best.d)) best = { name, d };
+  }
+  return best ? ` (did you mean ${best.name}?)` : '';
 }
 
 export function parseInstruction(line: LogicalLine, context: InstructionContext): Instruction {

@@ -61,17 +61,19 @@ describe('parseDockerfile', () => {
 
   it('parses heredocs of an ONBUILD trigger', () => {
     const [onbuild] = parseDockerfile('FROM a\nONBUILD RUN <<EOF\necho hi\nEOF\n').stages[0]!.instructions;
-    expect(onbuild).toMatchObject({ kind: 'ONBUILD', endLine: 4, expression: 'RUN <<EOF', trigger: { kind: 'RUN', heredocs: [{ name: 'EOF', content: 'echo hi\n' }] } });
+    expect(onbuild).toMatchObject({ kind: 'ONBUILD', endLine: 4, expression: 'RUN <<EOF\necho hi\nEOF', trigger: { kind: 'RUN', heredocs: [{ name: 'EOF', content: 'echo hi\n' }] } });
   });
 
   it('names the line for every kind of error', () => {
     const cases: [string, number, string][] = [
       ['FROM a\nRUN x\n\n  FOO bar\n', 4, 'unknown instruction "FOO"'],
+      ['FROM a\nrunn x\n', 2, 'unknown instruction "runn" (did you mean RUN?)'],
       ['FROM a\nRUN --mount=type=cache x\n', 2, 'needs a target'],
       ['FROM a\nRUN --network=bridge x\n', 2, '--network "bridge"'],
       ['FROM a\nRUN --security=yes x\n', 2, '--security "yes"'],
       ['FROM a\nCOPY <<EOF <<EOF2\nx\nEOF\ny\nEOF2\n', 2, 'cannot take a heredoc as a destination'],
       ['FROM a\nHEALTHCHECK NONE extra\n', 2, 'HEALTHCHECK NONE takes no arguments'],
+      ['FROM a\nVOLUME [" "]\n', 2, 'can not be an empty string'],
       ['FROM a\nHEALTHCHECK --retries=-1 CMD x\n', 2, '--retries cannot be negative'],
       ['FROM a\nHEALTHCHECK --timeout=1us CMD x\n', 2, 'cannot be less than 1ms'],
       ['FROM a\nHEALTHCHECK CMD\n', 2, 'missing its command'],
