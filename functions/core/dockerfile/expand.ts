@@ -18,6 +18,8 @@ export interface LexOptions {
   skipUnset?: boolean;
   /** Quotes are ordinary characters (heredoc bodies COPY expands). */
   skipQuotes?: boolean;
+  /** `<<` keeps the blanks after it in the same word, so `<< EOF` reads as one heredoc word. */
+  heredocWords?: boolean;
 }
 
 export interface ExpandResult {
@@ -113,6 +115,11 @@ class Lexer {
         const value = this.processDollar();
         result += value;
         words.addSplitting(value);
+      } else if (ch === '<' && this.options.heredocWords && this.chars[this.pos + 1] === '<') {
+        let value = this.next() + this.next();
+        while (this.peek() !== EOF && SPACE.test(this.peek())) value += this.next();
+        result += value;
+        words.addRaw(value);
       } else if (ch === "'" && !this.options.skipQuotes) {
         const value = this.processSingleQuote();
         result += value;

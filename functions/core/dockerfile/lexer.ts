@@ -43,7 +43,7 @@ export interface ScannedDockerfile {
 // The value is trimmed by hand (trimEndBlanks): a regex for it is quadratic on a line of blanks.
 const DIRECTIVE = /^#[ \t]*([a-zA-Z][a-zA-Z0-9]*)[ \t]*=[ \t]*(.*)$/;
 const KNOWN_DIRECTIVES = new Set<string>(['syntax', 'escape', 'check']);
-const HEREDOC_WORD = /^(\d*)<<(-?)([^<]*)$/;
+const HEREDOC_WORD = /^(\d*)<<(-?)\s*([^<]*)$/;
 const HEREDOC_INSTRUCTIONS = new Set(['run', 'copy', 'add']);
 
 /** Without a regex: `/[ \t]+$/` backtracks quadratically over a long run of blanks. */
@@ -61,7 +61,7 @@ function continuationPattern(escape: string): RegExp {
   return new RegExp(`\\${escape}[ \\t]*$`);
 }
 
-/** Reads a heredoc word (`<<EOF`, `<<-"EOF"`, `3<<EOF`); undefined when the word is not one. */
+/** Reads a heredoc word (`<<EOF`, `<<-"EOF"`, `3<<EOF`, `<< EOF`); undefined when the word is not one. */
 export function parseHeredocWord(word: string): Omit<Heredoc, 'content'> | undefined {
   const m = HEREDOC_WORD.exec(word);
   if (!m || m[3] === '') return undefined;
@@ -88,7 +88,8 @@ export function parseHeredocWord(word: string): Omit<Heredoc, 'content'> | undef
 function heredocWords(line: string): Omit<Heredoc, 'content'>[] {
   let words: string[];
   try {
-    words = processWord(line, () => undefined, { rawQuotes: true, rawEscapes: true }).words;
+    // Unset variables stay as written so `<<$EOF` keeps its name, as BuildKit does.
+    words = processWord(line, () => undefined, { rawQuotes: true, rawEscapes: true, skipUnset: true, heredocWords: true }).words;
   } catch {
     return []; // an unbalanced quote: Docker finds no heredoc either
   }

@@ -115,8 +115,21 @@ function noFlags(req: Request): void {
   flagsOf(req);
 }
 
+function joinHeredocWords(words: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    if (/^\d*<<$/.test(w) && i + 1 < words.length - 1) out.push(w + words[++i]!);
+    else out.push(w);
+  }
+  return out;
+}
+
 function copyCommon(req: Request, flags: ParsedFlags) {
-  const { words, json } = jsonOrWords(req);
+  const split = jsonOrWords(req);
+  const json = split.json;
+  // `COPY << EOF /dest`: whitespace splitting separated the heredoc word from its name.
+  const words = json ? split.words : joinHeredocWords(split.words);
   if (words.length < 2) fail(req, `${req.keyword} requires at least two arguments (sources and a destination), got ${words.length}`);
   const destination = words[words.length - 1]!;
   if (!json && parseHeredocWord(destination)) fail(req, `${req.keyword} cannot take a heredoc as a destination`);

@@ -133,3 +133,22 @@ describe('hostile input', () => {
     expect(() => parseDockerfile('FROM a\nHEALTHCHECK --interval=99999999999h CMD x\n')).toThrow('Dockerfile:2: HEALTHCHECK --interval: Invalid duration "99999999999h": too long');
   });
 });
+
+describe('heredoc spellings of newer BuildKit', () => {
+  it('accepts blanks between << and the delimiter, and keeps $ in a delimiter', () => {
+    const [run, copy, dollar] = parseDockerfile('FROM a\nRUN cat << EOF\nx\nEOF\nCOPY <<  EOT /dst\n\ty\nEOT\nRUN <<$END\nz\n$END\n').stages[0]!.instructions;
+    expect(run).toMatchObject({ heredocs: [{ name: 'EOF', content: 'x\n' }] });
+    expect(copy).toMatchObject({ sources: [], inline: [{ name: 'EOT', content: '\ty\n' }], destination: '/dst' });
+    expect(dollar).toMatchObject({ heredocs: [{ name: '$END', content: 'z\n' }] });
+  });
+
+  it('does not take `<<- EOT` (a blank after the dash) as a heredoc, like BuildKit', () => {
+    const [copy] = parseDockerfile('FROM a\nCOPY <<- EOT /dst\n').stages[0]!.instructions;
+    expect(copy).toMatchObject({ sources: ['<<-', 'EOT'], inline: [] });
+  });
+
+  it('reads several heredocs in order, each ended by its own delimiter', () => {
+    const [copy] = parseDockerfile('FROM a\nCOPY <<X <<Y /dest\nY\nX\nX\nY\n').stages[0]!.instructions;
+    expect(copy).toMatchObject({ inline: [{ name: 'X', content: 'Y\n' }, { name: 'Y', content: 'X\n' }] });
+  });
+});
