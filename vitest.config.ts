@@ -6,6 +6,7 @@ import { defineConfig } from 'vitest/config';
 //   *.root.test.ts  also touch the machine (runc, mounts, namespaces); CI runs as root
 export default defineConfig({
   test: {
+    reporters: ['default', './test/support/summary-reporter.ts'],
     projects: [
       {
         test: {

@@ -6,7 +6,13 @@ import { fileURLToPath } from 'node:url';
 import { startEmbeddedPostgres } from './postgres';
 
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
-export const tsxBin = join(repoRoot, 'node_modules', '.bin', 'tsx');
+/**
+ * argv that runs a TypeScript entry in ONE process (node with tsx's loader). The tsx CLI forks a
+ * child, so a signal sent to it — SIGKILL above all — would miss the real process.
+ */
+export function tsArgv(entry: string, args: string[] = []): [string, string[]] {
+  return [process.execPath, ['--import', 'tsx', join(repoRoot, entry), ...args]];
+}
 
 export interface Services {
   env: Record<string, string>;
@@ -32,7 +38,9 @@ export function spawnTs(
   opts: { env?: Record<string, string | undefined>; readyText: string; name: string; log?: (line: string) => void; timeoutMs?: number },
 ): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(tsxBin, [join(repoRoot, entry), ...args], {
+    const [cmd, argv] = tsArgv(entry, args);
+    const child = spawn(cmd, argv, {
+      cwd: repoRoot,
       env: { ...process.env, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

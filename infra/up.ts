@@ -2,7 +2,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { migrateDatabase } from '../db/migrate.node';
+import { migrateDatabase } from '../db/migrate.node.ts';
 import { ensureAdminToken } from './admin';
 import { repoRoot, spawnTs, startServices, stopChild } from './services';
 

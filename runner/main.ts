@@ -51,7 +51,7 @@ export function createHandlers(): Record<string, JobHandler> {
   return {};
 }
 
-export async function runRunner(config: RunnerConfig, handlers: Record<string, JobHandler>, log = (m: string) => console.log(`[runner] ${m}`)) {
+export async function runRunner(config: RunnerConfig, handlers: Record<string, JobHandler>, log = (m: string) => console.log(m)) {
   const { db, sql } = createDb(config.databaseUrl, { max: config.concurrency + 4 });
   await registerRunner(db, {
     id: config.id,
@@ -80,7 +80,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const stop = () => {
     if (stopping) return;
     stopping = true;
-    console.log('[runner] stopping: finishing or releasing jobs');
+    console.log('stopping: finishing or releasing jobs');
     void runner.stop().then(() => process.exit(0));
   };
   process.on('SIGTERM', stop);

@@ -41,7 +41,7 @@ export interface ClaimOptions {
 
 /** Claims the next runnable job for this runner, or undefined when none is waiting. */
 export async function claimNextJob(db: Db, opts: ClaimOptions): Promise<Job | undefined> {
-  const kinds = opts.kinds ?? null;
+  const kinds = opts.kinds ? JSON.stringify(opts.kinds) : null;
   const labels = JSON.stringify(opts.labels ?? {});
   const rows = await db.execute<Record<string, unknown>>(sql`
     UPDATE jobs SET
@@ -57,7 +57,7 @@ export async function claimNextJob(db: Db, opts: ClaimOptions): Promise<Job | un
         AND run_after <= now()
         AND (runner_id IS NULL OR runner_id = ${opts.runnerId})
         AND required_labels <@ ${labels}::jsonb
-        AND (${kinds}::text[] IS NULL OR kind = ANY(${kinds}::text[]))
+        AND (${kinds}::jsonb IS NULL OR kind IN (SELECT jsonb_array_elements_text(${kinds}::jsonb)))
       ORDER BY priority DESC, id
       LIMIT 1
       FOR UPDATE SKIP LOCKED

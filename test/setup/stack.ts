@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { migrateDatabase } from '../../db/migrate.node';
+import { migrateDatabase } from '../../db/migrate.node.ts';
 import { ensureAdminToken } from '../../infra/admin';
 import { freePort, repoRoot, startServices } from '../../infra/services';
 
