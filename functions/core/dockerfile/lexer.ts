@@ -53,8 +53,15 @@ function trimEndBlanks(s: string): string {
   return s.slice(0, end);
 }
 
+/** Go's trimNewline: every trailing CR goes (CRLF files, and stray CRs before the newline). */
+function trimEndCarriageReturns(s: string): string {
+  let end = s.length;
+  while (end > 0 && s[end - 1] === '\r') end--;
+  return s.slice(0, end);
+}
+
 function isComment(line: string): boolean {
-  return /^[ \t]*#/.test(line);
+  return /^\s*#/u.test(line);
 }
 
 function continuationPattern(escape: string): RegExp {
@@ -110,7 +117,7 @@ function canContainHeredoc(cmd: SplitCommand): boolean {
 
 export function scanDockerfile(text: string): ScannedDockerfile {
   const source = text.startsWith('\uFEFF') ? text.slice(1) : text;
-  const rows = source.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+  const rows = source.split('\n').map(trimEndCarriageReturns);
   if (rows.length > 0 && rows[rows.length - 1] === '' && source.endsWith('\n')) rows.pop();
 
   const directives: Directive[] = [];
@@ -140,7 +147,7 @@ export function scanDockerfile(text: string): ScannedDockerfile {
   let i = 0;
   while (i < rows.length) {
     const startLine = i + 1;
-    const first = rows[i]!.replace(/^[ \t]+/, '');
+    const first = rows[i]!.replace(/^\s+/u, '');
     i++;
     readDirective(first, startLine);
     if (isComment(first)) continue;
