@@ -1,83 +1,19 @@
 // One logical line → one typed instruction, with Docker's argument rules per instruction.
-import { DurationError, parseGoDuration } from './duration';
 import { processWord } from './expand';
-import { DockerfileError } from './errors';
-import { FlagError, parseFlags, type FlagSpec, type ParsedFlags } from './flags';
-import {
-  INSTRUCTION_KINDS,
-  type AddInstruction,
-  type ArgDefinition,
-  type CommandLine,
-  type CopyInstruction,
-  type InlineSource,
-  type Instruction,
-  type KeyValue,
-  type SourceNode,
-} from './instructions';
-import { parseHeredocWord, type Heredoc, type LogicalLine } from './lexer';
+import type { ParsedFlags } from './flags';
+import { commandLine, fail, flagsOf, jsonOrUndefined, jsonOrWords, noFlags, type Request } from './instruction-request';
+import type { AddInstruction, ArgDefinition, CopyInstruction, InlineSource, Instruction, KeyValue } from './instructions';
+import { parseHeredocWord, type LogicalLine } from './lexer';
 import { MountError, parseMount } from './mounts';
 import { parsePortSpec, PortSpecError } from './ports';
-import { NotStringArrayError, splitCommand, splitWords, tryParseJsonArray, WHITESPACE } from './shell-words';
+import { parseHealthcheck } from './parse-healthcheck';
+import { splitCommand, splitWords, WHITESPACE } from './shell-words';
+import { suggestInstruction } from './suggest';
 
-const FLAGS: Record<string, FlagSpec> = {
-  FROM: { platform: 'string' },
-  RUN: { mount: 'strings', network: 'string', security: 'string' },
-  COPY: { from: 'string', chown: 'string', chmod: 'string', link: 'bool', parents: 'bool', exclude: 'strings' },
-  ADD: { chown: 'string', chmod: 'string', link: 'bool', 'keep-git-dir': 'bool', checksum: 'string', exclude: 'strings', unpack: 'bool' },
-  HEALTHCHECK: { interval: 'string', timeout: 'string', 'start-period': 'string', 'start-interval': 'string', retries: 'string' },
-};
 const STAGE_NAME = /^[a-z][a-z0-9-_.]*$/;
-/** Docker's floor for HEALTHCHECK intervals: shorter non-zero values are refused. */
-const MIN_HEALTH_DURATION_NS = 1e6;
 
 export interface InstructionContext {
   escape: string;
-}
-
-interface Request {
-  node: SourceNode;
-  /** Uppercased; `written` keeps the case the author used, for messages. */
-  keyword: string;
-  written: string;
-  flags: string[];
-  rest: string;
-  heredocs: Heredoc[];
-  escape: string;
-}
-
-function fail(req: Request, detail: string): never {
-  throw new DockerfileError(req.node.line, detail);
-}
-
-function flagsOf(req: Request): ParsedFlags {
-  try {
-    return parseFlags(req.keyword, req.flags, FLAGS[req.keyword] ?? {});
-  } catch (err) {
-    if (err instanceof FlagError) fail(req, err.message);
-    throw err;
-  }
-}
-
-/** parseMaybeJSON: exec form when `rest` is a JSON string array, else shell form. */
-function commandLine(req: Request): CommandLine {
-  const args = jsonOrUndefined(req);
-  return args ? { form: 'exec', args } : { form: 'shell', command: req.rest };
-}
-
-function jsonOrUndefined(req: Request): string[] | undefined {
-  try {
-    return tryParseJsonArray(req.rest);
-  } catch (err) {
-    if (err instanceof NotStringArrayError) fail(req, `${req.keyword}: ${err.message}`);
-    throw err;
-  }
-}
-
-/** parseMaybeJSONToList: a JSON array, or words split on whitespace (quotes are not special). */
-function jsonOrWords(req: Request): { words: string[]; json: boolean } {
-  const json = jsonOrUndefined(req);
-  if (json) return { words: json, json: true };
-  return { words: req.rest === '' ? [] : req.rest.split(WHITESPACE), json: false };
 }
 
 /** ENV and LABEL: `K=V K2="v 2"`, or the legacy `K some value` (one pair, rest of the line). */
@@ -109,10 +45,6 @@ function isLiteral(word: string): boolean {
 function exactlyOne(req: Request): string {
   if (req.rest === '') fail(req, `${req.keyword} requires exactly one argument`);
   return req.rest;
-}
-
-function noFlags(req: Request): void {
-  flagsOf(req);
 }
 
 function joinHeredocWords(words: string[]): string[] {
@@ -192,58 +124,6 @@ function parseRun(req: Request): Instruction {
     ...(network !== undefined && { network: network as 'default' | 'none' | 'host' }),
     ...(security !== undefined && { security: security as 'sandbox' | 'insecure' }),
   };
-}
-
-function parseDurationFlag(req: Request, flags: ParsedFlags, name: string): number | undefined {
-  const raw = flags.strings.get(name);
-  if (raw === undefined || raw === '') return undefined;
-  let ns: number;
-  try {
-    ns = parseGoDuration(raw);
-  } catch (err) {
-    if (err instanceof DurationError) fail(req, `HEALTHCHECK --${name}: ${err.message}`);
-    throw err;
-  }
-  if (ns === 0) return undefined;
-  if (ns < MIN_HEALTH_DURATION_NS) fail(req, `HEALTHCHECK --${name} "${raw}" cannot be less than 1ms`);
-  return ns;
-}
-
-function parseHealthcheck(req: Request): Instruction {
-  const m = /^(\S+)\s*([\s\S]*)$/.exec(req.rest);
-  if (!m) fail(req, 'HEALTHCHECK requires at least one argument: HEALTHCHECK NONE or HEALTHCHECK [options] CMD <command>');
-  const type = m[1]!.toUpperCase();
-  const sub: Request = { ...req, rest: m[2]! };
-  if (type === 'NONE') {
-    if (sub.rest !== '') fail(req, 'HEALTHCHECK NONE takes no arguments');
-    // Docker does not look at flags given to HEALTHCHECK NONE.
-    return { kind: 'HEALTHCHECK', ...req.node, health: { Test: ['NONE'] } };
-  }
-  const flags = flagsOf(req);
-  if (type !== 'CMD') fail(req, `unknown HEALTHCHECK type "${m[1]}": use CMD or NONE`);
-  const cmd = commandLine(sub);
-  const test = cmd.form === 'exec' ? ['CMD', ...cmd.args] : ['CMD-SHELL', cmd.command];
-  if (test.length === 1 || (cmd.form === 'shell' && cmd.command === '')) fail(req, 'HEALTHCHECK CMD is missing its command');
-  const health: Instruction & { kind: 'HEALTHCHECK' } = { kind: 'HEALTHCHECK', ...req.node, health: { Test: test } };
-  const durations = [
-    ['interval', 'Interval'],
-    ['timeout', 'Timeout'],
-    ['start-period', 'StartPeriod'],
-    ['start-interval', 'StartInterval'],
-  ] as const;
-  for (const [flag, field] of durations) {
-    const ns = parseDurationFlag(req, flags, flag);
-    if (ns !== undefined) health.health[field] = ns;
-  }
-  const retries = flags.strings.get('retries');
-  if (retries !== undefined && retries !== '') {
-    if (!/^[+-]?[0-9]+$/.test(retries)) fail(req, `HEALTHCHECK --retries "${retries}" is not a whole number`);
-    const n = Number(retries);
-    if (n < 0) fail(req, `HEALTHCHECK --retries cannot be negative (${n})`);
-    if (n > 2 ** 31 - 1) fail(req, `HEALTHCHECK --retries "${retries}" is too large`);
-    health.health.Retries = n;
-  }
-  return health;
 }
 
 function parseArg(req: Request): Instruction {
@@ -359,27 +239,6 @@ function parseInstructionRequest(req: Request): Instruction {
     default:
       fail(req, `unknown instruction "${req.written}"${suggestInstruction(req.keyword)}`);
   }
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = row;
-  }
-  return prev[b.length]!;
-}
-
-/** `: did you mean RUN?` when the keyword is a near miss of a real one. */
-function suggestInstruction(keyword: string): string {
-  if (keyword.length > 32) return '';
-  let best: { name: string; d: number } | undefined;
-  for (const name of INSTRUCTION_KINDS) {
-    const d = editDistance(keyword, name);
-    if (d <= 2 && (!best || d < best.d)) best = { name, d };
-  }
-  return best ? ` (did you mean ${best.name}?)` : '';
 }
 
 export function parseInstruction(line: LogicalLine, context: InstructionContext): Instruction {
