@@ -19,6 +19,10 @@ export interface Platform {
   blobRedirect?: { s3: S3Config; expiresInSeconds: number };
   /** Registry tunables (part size, limits); defaults suit both runtimes. */
   registry?: Partial<RegistryOptions>;
+  /** Apps are reached at <app name>.<appsDomain>; derived from publicUrl when unset. */
+  appsDomain?: string;
+  /** Upload limits; defaults in functions/api/limits.ts. */
+  limits?: { contextBytes?: number; jsonBytes?: number };
 }
 
 export type PlatformFactory = (env: unknown) => Platform | Promise<Platform>;

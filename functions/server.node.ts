@@ -18,6 +18,8 @@ export function startFunctions(env: Record<string, string | undefined>, port: nu
     registrySecret: config.registrySecret,
     blobRedirect: config.blobRedirect && { s3: config.s3, ...config.blobRedirect },
     uploadHasher: createNativeUploadHasher(),
+    appsDomain: config.appsDomain,
+    limits: { contextBytes: config.contextBytes },
   };
   const app = createApp(() => platform);
   const server = serve({ fetch: app.fetch, port, hostname });

@@ -18,6 +18,8 @@ const app = createApp((env) => {
     s3: s3.client,
     bucket: config.s3.bucket,
     publicUrl: config.publicUrl,
+    appsDomain: config.appsDomain,
+    limits: { contextBytes: config.contextBytes },
     registrySecret: config.registrySecret,
     blobRedirect: config.blobRedirect && { s3: config.s3, ...config.blobRedirect },
     // An isolate has 128 MB and may serve several uploads at once: smaller parts, fewer in flight.
