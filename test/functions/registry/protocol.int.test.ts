@@ -1,7 +1,7 @@
 // The distribution API over HTTP against the real Postgres and s3rver: blobs, uploads, manifests,
 // tags, referrers, catalog, and the spec's error bodies.
 import { createHash, randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { createAccount, findAccountByName } from '../../../db/queries/accounts';
 import { findRepository, setRepositoryPublic } from '../../../db/queries/registry';
 import { findUpload } from '../../../db/queries/registry-uploads';
@@ -172,6 +172,32 @@ describe('blobs and uploads', () => {
     expect((await req(`/v2/${repo}/blobs/${claimed}`, { method: 'HEAD' })).status).toBe(404);
     const badDigest = await req(`/v2/${repo}/blobs/uploads/?digest=sha256:xyz`, { method: 'POST', body: data });
     expect(await errorCode(badDigest)).toBe('DIGEST_INVALID');
+  });
+
+  it('refuses blobs over the size limit with SIZE_INVALID, declared or streamed', async () => {
+    const small = await startTestRegistry(stack, { registry: { maxBlobBytes: 1 << 20 } });
+    onTestFinished(() => small.close());
+    const call = (path: string, init: RequestInit = {}) => fetch(`${small.url}${path}`, { ...init, headers: { ...(init.headers as object), authorization: auth } });
+    const repo = `${me.name}/limits`;
+    const data = randomBytes(2 << 20);
+    const mono = await call(`/v2/${repo}/blobs/uploads/?digest=${sha256(data)}`, { method: 'POST', body: data });
+    expect(mono.status).toBe(413);
+    expect(await errorCode(mono)).toBe('SIZE_INVALID');
+    const start = await call(`/v2/${repo}/blobs/uploads/`, { method: 'POST' });
+    const loc = start.headers.get('location')!;
+    expect((await call(loc, { method: 'PATCH', body: data.subarray(0, 900_000) })).status).toBe(202);
+    const over = await call(loc, { method: 'PATCH', body: data.subarray(900_000, 1_900_000), headers: { 'content-range': '900000-1899999' } });
+    expect(over.status).toBe(413);
+    expect(await errorCode(over)).toBe('SIZE_INVALID');
+    // Streamed without a length, the limit still holds.
+    const body = new ReadableStream({
+      start(c) {
+        c.enqueue(data);
+        c.close();
+      },
+    });
+    const streamed = await call(`/v2/${repo}/blobs/uploads/?digest=${sha256(data)}`, { method: 'POST', body, duplex: 'half' } as RequestInit);
+    expect(streamed.status).toBe(413);
   });
 
   it('takes POST then PUT with sha512', async () => {
