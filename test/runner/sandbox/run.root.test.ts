@@ -250,4 +250,34 @@ describe('published ports', () => {
     // Unpublished once the container is gone.
     expect(await canConnect(attached!.ports[0]!.hostPort)).toBe(false);
   });
+
+  it('lets containers reach each other only through published ports', async () => {
+    const ac = new AbortController();
+    const server =
+      'use IO::Socket::IP; my $s = IO::Socket::IP->new(LocalHost => "::", LocalPort => 80, Listen => 5, ReuseAddr => 1, V6Only => 0) or die; ' +
+      'while (my $c = $s->accept) { print $c "neighbour\\n"; close $c }';
+    const hostIp = Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
+    expect(hostIp).toBeDefined();
+    let probe: RunInOverlay | undefined;
+    const probeScript = (host: string, port: number) =>
+      `perl -MIO::Socket::INET -e '$s = IO::Socket::INET->new(PeerAddr => "${host}", PeerPort => ${port}, Timeout => 1); print $s ? "reached ${host} " . <$s> : "refused ${host}\\n"'`;
+    const serverRun = run(['perl', '-e', server], {
+      network: { mode: 'nat', ports: [parsePortMapping('0:80')] },
+      signal: ac.signal,
+      timeoutMs: 30_000,
+      onStarted: (info) => {
+        void (async () => {
+          try {
+            const port = info.network!.ports[0]!.hostPort;
+            for (let i = 0; i < 50 && !(await canConnect(port)); i++) await new Promise((r) => setTimeout(r, 50));
+            probe = await run(['sh', '-c', [probeScript(info.network!.address, 80), probeScript(hostIp!, port)].join('; ')], { network: { mode: 'nat' } });
+          } finally {
+            ac.abort();
+          }
+        })();
+      },
+    });
+    expect((await serverRun).result.reason).toBe('cancelled');
+    expect(probe!.stdout.split('\n')).toEqual([expect.stringMatching(/^refused 10\.213\./), `reached ${hostIp} neighbour`]);
+  });
 });
