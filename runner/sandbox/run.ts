@@ -20,6 +20,11 @@ import { buildRuntimeSpec, type ExtraMount, type Resources } from './spec';
 import { describeRunResult, type SandboxResult } from './verdict';
 import { buildHandshakeHook } from './handshake';
 
+/** Bring up `lo` in the network namespace of `pid` (mode none has no CNI to do it). */
+export function buildLoopbackUpArgv(pid: number): string[] {
+  return ['nsenter', '-t', String(pid), '-n', 'ip', 'link', 'set', 'lo', 'up'];
+}
+
 export type NetworkMode = { mode: 'none' } | { mode: 'nat'; ports?: PortMapping[] };
 
 export interface SandboxRunOptions {
@@ -171,16 +176,19 @@ export async function runSandboxed(opts: SandboxRunOptions): Promise<SandboxResu
     const state = await Promise.race([handshake.state, exited.then(() => undefined)]);
     if (state) {
       try {
-        await adoptIntoAccounting(id, state.pid);
-        await pinNetns(id, state.pid);
-        netnsPinned = true;
-        if (opts.network.mode === 'nat') {
-          networkAttached = true;
-          network = await attachNetwork(opts.networkSettings, id, `/run/netns/${id}`, opts.network.ports ?? []);
-          await writeFile(join(bundle, 'hosts'), buildHostsFile(hostname, network.address));
-        } else {
-          await runCommandOrThrow(['ip', '-n', id, 'link', 'set', 'lo', 'up']);
-        }
+        const setUpNetwork = async () => {
+          if (opts.network.mode === 'nat') {
+            await pinNetns(id, state.pid);
+            netnsPinned = true;
+            networkAttached = true;
+            network = await attachNetwork(opts.networkSettings, id, `/run/netns/${id}`, opts.network.ports ?? []);
+            await writeFile(join(bundle, 'hosts'), buildHostsFile(hostname, network.address));
+          } else {
+            // No CNI, so no pin either: entering the namespace by pid is enough to raise lo.
+            await runCommandOrThrow(buildLoopbackUpArgv(state.pid));
+          }
+        };
+        await Promise.all([adoptIntoAccounting(id, state.pid), setUpNetwork()]);
         handshake.release(true);
         opts.onStarted?.({ containerId: id, pid: state.pid, network });
       } catch (error) {
@@ -213,9 +221,14 @@ export async function runSandboxed(opts: SandboxRunOptions): Promise<SandboxResu
   } finally {
     handshake?.close();
     await deleteContainer(runc, id).catch(() => {});
-    if (networkAttached) await detachNetwork(opts.networkSettings, id).catch(() => {});
-    if (netnsPinned) await unpinNetns(id).catch(() => {});
-    await removeCgroups(id).catch(() => {});
+    // CNI DEL needs the pinned namespace, so those two go in order; the rest is independent.
+    await Promise.all([
+      (async () => {
+        if (networkAttached) await detachNetwork(opts.networkSettings, id).catch(() => {});
+        if (netnsPinned) await unpinNetns(id).catch(() => {});
+      })(),
+      removeCgroups(id).catch(() => {}),
+    ]);
     await rm(bundle, { recursive: true, force: true }).catch(() => {});
   }
 }

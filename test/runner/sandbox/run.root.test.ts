@@ -68,12 +68,14 @@ describe('runSandboxed', () => {
     expect(statSync(join(user.layout.upper, 'tmp/by-user'))).toMatchObject({ uid: 101000, gid: 101000 });
   });
 
-  it('streams stdout and stderr line by line with the stream name', async () => {
-    const r = await run(['sh', '-c', 'echo one; echo two >&2; printf "no-newline"; exit 3']);
+  it('streams stdout and stderr line by line with the stream name, loopback up without a network', async () => {
+    const r = await run(['sh', '-c', 'echo one; echo two >&2; grep -c " lo$" /proc/net/if_inet6; printf "no-newline"; exit 3']);
     expect(r.result).toMatchObject({ exitCode: 3, reason: 'exited with code 3', oomKilled: false });
     expect(r.lines).toContainEqual({ stream: 'stdout', line: 'one' });
     expect(r.lines).toContainEqual({ stream: 'stderr', line: 'two' });
     expect(r.lines).toContainEqual({ stream: 'stdout', line: 'no-newline' });
+    // Network mode none still has loopback up (::1 is assigned only to an interface that is up).
+    expect(r.lines).toContainEqual({ stream: 'stdout', line: '1' });
   });
 
   it('reports a missing executable as a start failure', async () => {

@@ -5,6 +5,7 @@ import {
 } from '../../../runner/sandbox/runc';
 import { buildHostGuardRule, buildIsolatePortArgv, buildNeighbourGuardRule, buildNetnsAttachArgv, buildNetnsDeleteArgv } from '../../../runner/sandbox/network';
 import { buildHandshakeHookSpec } from '../../../runner/sandbox/handshake';
+import { buildLoopbackUpArgv } from '../../../runner/sandbox/run';
 
 const runc: Runc = { binary: '/usr/sbin/runc', root: '/run/berth/runc' };
 
@@ -39,6 +40,7 @@ describe('runc argv', () => {
   it('pins and removes network namespaces with ip netns', () => {
     expect(buildNetnsAttachArgv('berth-a1', 42)).toEqual(['ip', 'netns', 'attach', 'berth-a1', '42']);
     expect(buildNetnsDeleteArgv('berth-a1')).toEqual(['ip', 'netns', 'delete', 'berth-a1']);
+    expect(buildLoopbackUpArgv(42)).toEqual(['nsenter', '-t', '42', '-n', 'ip', 'link', 'set', 'lo', 'up']);
   });
 
   it('guards the runner and the neighbours with iptables rules and port isolation', () => {
