@@ -5,9 +5,9 @@
 // the init pid through a FIFO and waits → we pin the network namespace and run CNI → we answer the
 // hook → the process runs, its output streamed line by line → verdict from the cgroup counters →
 // CNI DEL, netns, cgroups and bundle removed on every path.
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { DEFAULT_IDMAP, type IdMap } from './idmap';
 import { buildHostsFile, type NetworkSettings, type PortMapping } from './cni-config';
@@ -122,7 +122,10 @@ export async function runSandboxed(opts: SandboxRunOptions): Promise<SandboxResu
   let handshake: Awaited<ReturnType<typeof buildHandshakeHook>> | undefined;
   if (opts.signal?.aborted) throw new Error('Cannot run sandboxed: cancelled before start');
   try {
-    await mkdir(bundle, { recursive: true, mode: 0o700 });
+    // Traversable (bind sources such as hosts and resolv.conf are opened from here), not listable;
+    // config.json holds the environment, so it alone is private.
+    await mkdir(bundle, { recursive: true, mode: 0o711 });
+    for (const dir of [dirname(dirname(bundle)), dirname(bundle)]) await chmod(dir, 0o711);
     const hostname = opts.hostname ?? id.slice(0, 18);
     await writeFile(join(bundle, 'hosts'), buildHostsFile(hostname));
     await writeFile(join(bundle, 'resolv.conf'), opts.resolvConf);
@@ -146,7 +149,7 @@ export async function runSandboxed(opts: SandboxRunOptions): Promise<SandboxResu
       resources: cpu,
       createRuntimeHooks: [handshake.hook],
     });
-    await writeFile(join(bundle, 'config.json'), JSON.stringify(spec));
+    await writeFile(join(bundle, 'config.json'), JSON.stringify(spec), { mode: 0o600 });
 
     const argv = buildRunArgv(runc, id, bundle, logFile);
     const child = spawn(argv[0]!, argv.slice(1), {
