@@ -193,11 +193,11 @@ export async function runSandboxed(opts: SandboxRunOptions): Promise<SandboxResu
         };
         await Promise.all([adoptIntoAccounting(id, state.pid), setUpNetwork()]);
         handshake.release(true);
-        opts.onStarted?.({ containerId: id, pid: state.pid, network });
       } catch (error) {
         setupError = error;
         handshake.release(false);
       }
+      if (!setupError) opts.onStarted?.({ containerId: id, pid: state.pid, network });
     }
     const exit = await exited;
     clearTimeout(timer);

@@ -183,6 +183,10 @@ describe('escapes', () => {
       'perl -e \'my $p = ""; syscall(175, 0, 0, $p); print "init_module: $!\\n"; syscall(313, 0, $p, 0); print "finit_module: $!\\n"\'',
       'perl -e \'syscall(169, 0xfee1dead, 672274793, 0x4321fedc, 0); print "reboot: $!\\n"\'',
       'unshare -r true 2>/dev/null && echo ESCAPE-userns',
+      // Calls that succeed for root without seccomp: the profile is what refuses them.
+      'perl -e \'my $r = syscall(250, 0, -3, 0); print "keyctl: " . ($r < 0 ? $! : "ESCAPE-keyctl") . "\\n"\'',
+      'perl -e \'my $p = "\\0" x 120; my $r = syscall(425, 1, $p); print "io_uring_setup: " . ($r < 0 ? $! : "ESCAPE-io_uring") . "\\n"\'',
+      'setarch -R true 2>/dev/null && echo ESCAPE-personality',
       'echo done',
     ].join('; ');
     const r = await run(['sh', '-c', script]);
@@ -190,6 +194,8 @@ describe('escapes', () => {
     expect(r.stdout).toContain('init_module: Operation not permitted');
     expect(r.stdout).toContain('finit_module: Operation not permitted');
     expect(r.stdout).toContain('reboot: Operation not permitted');
+    expect(r.stdout).toContain('keyctl: Operation not permitted');
+    expect(r.stdout).toContain('io_uring_setup: Operation not permitted');
     expect(r.stdout).toContain('done');
   });
 
