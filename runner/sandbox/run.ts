@@ -5,6 +5,7 @@
 // the init pid through a FIFO and waits → we pin the network namespace and run CNI → we answer the
 // hook → the process runs, its output streamed line by line → verdict from the cgroup counters →
 // CNI DEL, netns, cgroups and bundle removed on every path.
+import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -223,7 +224,8 @@ export async function runSandboxed(opts: SandboxRunOptions): Promise<SandboxResu
     });
   } finally {
     handshake?.close();
-    await deleteContainer(runc, id).catch(() => {});
+    // A foreground run deletes its own container; only a killed runc leaves state behind.
+    if (existsSync(join(runc.root, id))) await deleteContainer(runc, id).catch(() => {});
     // CNI DEL needs the pinned namespace, so those two go in order; the rest is independent.
     await Promise.all([
       (async () => {
