@@ -253,7 +253,7 @@ describe('builds: list, cancel, logs', () => {
     await appendLogLines(t.db, subject, [{ line: '#3 exporting image' }]);
     await readUntil('#3 exporting image');
     await t.db.update(builds).set({ status: 'succeeded', imageRef: 'x/y:latest', manifestDigest: 'sha256:abc' }).where(eq(builds.id, b.id));
-    await readUntil('event: end');
+    await readUntil('"error":null}\n\n');
     expect(seen).toMatch(/event: end\ndata: \{"status":"succeeded","imageRef":"x\/y:latest","digest":"sha256:abc"/);
     expect((await reader.read()).done).toBe(true);
     const lineIds = [...seen.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));

@@ -96,11 +96,11 @@ describe('builds on workerd', () => {
       body,
       duplex: 'half',
     } as RequestInit).catch((err: Error) => err);
-    // workerd may answer and close while the client still sends; either way nothing was stored.
-    if (res instanceof Response) {
-      expect(res.status).toBe(413);
-      expect((await res.json()).error.code).toBe('payload_too_large');
-    }
+    if (!(res instanceof Response)) throw res;
+    expect(res.status).toBe(413);
+    // wrangler's proxy sometimes drops the body of a response sent while the request still streams.
+    const text = await res.text();
+    if (text) expect(JSON.parse(text).error.code).toBe('payload_too_large');
     expect(sent).toBeLessThan(4 * LIMIT);
   });
 
@@ -121,7 +121,8 @@ describe('builds on workerd', () => {
     await appendLogLines(db, { kind: 'build', id: created.id }, [{ line: 'STEP 1/2 FROM debian' }]);
     await until('STEP 1/2 FROM debian');
     await db.update(builds).set({ status: 'failed', error: 'test ends it' }).where(eq(builds.id, created.id));
-    await until('event: end');
-    expect(seen).toContain('"status":"failed"');
+    // An event may arrive split across reads: wait for the whole end event.
+    await until('"error":"test ends it"}\n\n');
+    expect(seen).toMatch(/event: end\ndata: \{"status":"failed"/);
   });
 });
