@@ -1,6 +1,7 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { containers, deployments, jobs } from '../../../db/schema';
+import { ensureRepository } from '../../../db/queries/registry';
+import { containers, deployments, jobs, repositories } from '../../../db/schema';
 import { openTestApp } from './test-client';
 
 const t = openTestApp();
@@ -98,5 +99,33 @@ describe('deployments', () => {
     const list = await (await t.call(u.token, 'GET', `/api/v1/apps/${app}/deployments?limit=2`)).json();
     expect(list.items.map((d: { number: number }) => d.number)).toEqual([3, 2]);
     expect(list.nextCursor).toBeTruthy();
+  });
+});
+
+describe('deleting an app', () => {
+  it('stops and removes its containers: cancels runs not yet placed, sends stop { remove } to runners', async () => {
+    const u = await t.signUp();
+    const app = await t.createAppNamed(u.token);
+    const queued = await (await t.call(u.token, 'POST', '/api/v1/containers', { image: 'debian', app })).json();
+    const placed = await (await t.call(u.token, 'POST', '/api/v1/containers', { image: 'debian', app })).json();
+    await t.db.update(containers).set({ status: 'running', runnerId: 'runner-del' }).where(eq(containers.id, placed.id));
+    expect((await t.call(u.token, 'DELETE', `/api/v1/apps/${app}`)).status).toBe(204);
+    const [q] = await t.db.select().from(containers).where(eq(containers.id, queued.id));
+    expect(q!.status).toBe('removed');
+    const stops = await t.db.select().from(jobs).where(and(eq(jobs.subjectId, placed.id), eq(jobs.kind, 'stop')));
+    expect(stops).toHaveLength(1);
+    expect(stops[0]).toMatchObject({ runnerId: 'runner-del', payload: { containerId: placed.id, signal: 'SIGTERM', remove: true } });
+  });
+});
+
+describe('image visibility', () => {
+  it('makes the app’s repository public or private with the app’s configuration', async () => {
+    const u = await t.signUp();
+    const app = await t.createAppNamed(u.token);
+    const repo = await ensureRepository(t.db, u.id, `${u.name}/${app}`);
+    expect((await t.call(u.token, 'PATCH', `/api/v1/apps/${app}/config`, { imageVisibility: 'public' })).status).toBe(200);
+    expect((await t.db.select().from(repositories).where(eq(repositories.id, repo.id)))[0]!.public).toBe(true);
+    expect((await t.call(u.token, 'PATCH', `/api/v1/apps/${app}/config`, { imageVisibility: 'private' })).status).toBe(200);
+    expect((await t.db.select().from(repositories).where(eq(repositories.id, repo.id)))[0]!.public).toBe(false);
   });
 });
