@@ -1,7 +1,8 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
+import { deployBuildIfRequested } from '../../../db/queries/deployments';
 import { ensureRepository } from '../../../db/queries/registry';
-import { containers, deployments, jobs, repositories } from '../../../db/schema';
+import { builds, containers, deployments, jobs, repositories } from '../../../db/schema';
 import { openTestApp } from './test-client';
 
 const t = openTestApp();
@@ -127,5 +128,22 @@ describe('image visibility', () => {
     expect((await t.db.select().from(repositories).where(eq(repositories.id, repo.id)))[0]!.public).toBe(true);
     expect((await t.call(u.token, 'PATCH', `/api/v1/apps/${app}/config`, { imageVisibility: 'private' })).status).toBe(200);
     expect((await t.db.select().from(repositories).where(eq(repositories.id, repo.id)))[0]!.public).toBe(false);
+  });
+});
+
+describe('deploy on success', () => {
+  it('deploys a succeeded build that asked for it, once; not one that did not ask', async () => {
+    const u = await t.signUp();
+    const app = await t.createAppNamed(u.token);
+    const asked = await (await t.call(u.token, 'POST', `/api/v1/apps/${app}/builds`, { dockerfile: 'FROM scratch\n', deploy: true })).json();
+    const quiet = await (await t.call(u.token, 'POST', `/api/v1/apps/${app}/builds`, { dockerfile: 'FROM scratch\n' })).json();
+    expect(await deployBuildIfRequested(t.db, asked.id)).toBeUndefined(); // still queued
+    for (const id of [asked.id, quiet.id]) await t.db.update(builds).set({ status: 'succeeded', imageRef: `x/${app}@sha256:${'d'.repeat(64)}`, manifestDigest: `sha256:${'d'.repeat(64)}` }).where(eq(builds.id, id));
+    const d = await deployBuildIfRequested(t.db, asked.id);
+    expect(d).toMatchObject({ buildId: asked.id, number: 1, status: 'pending' });
+    expect(await deployBuildIfRequested(t.db, asked.id)).toBeUndefined();
+    expect(await deployBuildIfRequested(t.db, quiet.id)).toBeUndefined();
+    const list = await (await t.call(u.token, 'GET', `/api/v1/apps/${app}/deployments`)).json();
+    expect(list.items).toHaveLength(1);
   });
 });
