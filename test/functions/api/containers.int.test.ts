@@ -1,6 +1,7 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { deployBuildIfRequested } from '../../../db/queries/deployments';
+import { appendLogLines } from '../../../db/queries/logs';
 import { ensureRepository } from '../../../db/queries/registry';
 import { builds, containers, deployments, jobs, repositories } from '../../../db/schema';
 import { openTestApp } from './test-client';
@@ -145,5 +146,30 @@ describe('deploy on success', () => {
     expect(await deployBuildIfRequested(t.db, quiet.id)).toBeUndefined();
     const list = await (await t.call(u.token, 'GET', `/api/v1/apps/${app}/deployments`)).json();
     expect(list.items).toHaveLength(1);
+  });
+});
+
+describe('container logs', () => {
+  it('follows a container’s output until it exits, then sends its exit code', async () => {
+    const u = await t.signUp();
+    const c = await (await t.call(u.token, 'POST', '/api/v1/containers', { image: 'debian', command: ['echo', 'hi'] })).json();
+    await t.db.update(containers).set({ status: 'running', runnerId: 'runner-logs' }).where(eq(containers.id, c.id));
+    const res = await t.call(u.token, 'GET', `/api/v1/containers/${c.id}/logs?follow=true`);
+    const reader = res.body!.getReader();
+    let seen = '';
+    const until = async (needle: string) => {
+      while (!seen.includes(needle)) {
+        const { done, value } = await reader.read();
+        if (done) throw new Error(`ended before ${needle}: ${seen}`);
+        seen += new TextDecoder().decode(value);
+      }
+    };
+    await appendLogLines(t.db, { kind: 'container', id: c.id }, [{ line: 'hi' }, { stream: 'stderr', line: 'warning: x' }]);
+    await until('warning: x');
+    await t.db.update(containers).set({ status: 'exited', exitCode: 3, exitReason: 'exited with code 3' }).where(eq(containers.id, c.id));
+    await until('"exitReason":"exited with code 3"}\n\n');
+    expect(seen).toMatch(/event: end\ndata: \{"status":"exited","exitCode":3/);
+    expect(seen).toContain('"stream":"stderr","line":"warning: x"');
+    expect(await (await t.call(u.token, 'GET', `/api/v1/containers/${c.id}/logs`)).text()).toBe('hi\nwarning: x\n');
   });
 });
