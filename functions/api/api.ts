@@ -6,6 +6,7 @@ import { payloadTooLarge } from '../core/errors';
 import { account } from './account';
 import { apps } from './apps';
 import { builds } from './builds';
+import { containerExec } from './container-exec';
 import { containersApi } from './containers';
 import { deploymentsApi } from './deployments';
 import { images } from './images';
@@ -50,6 +51,7 @@ export function createApi(): OpenAPIHono<AuthEnv> {
   api.route('/apps', deploymentsApi);
   api.route('/images', images);
   api.route('/containers', containersApi);
+  api.route('/containers', containerExec);
   api.route('/runners', runnersApi);
   api.get('/openapi.json', (c) => c.json(api.getOpenAPI31Document(OPENAPI_INFO)));
   api.get('/docs', (c) => c.html(renderDocsPage(api.getOpenAPI31Document(OPENAPI_INFO) as unknown as Parameters<typeof renderDocsPage>[0])));
