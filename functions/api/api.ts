@@ -13,6 +13,7 @@ import { images } from './images';
 import { runnersApi } from './runners';
 import { renderDocsPage } from './docs-page';
 import { DEFAULT_JSON_BYTES } from './limits';
+import { addOperationIds } from './operation-ids';
 import { users } from './users';
 import { rejectInvalid } from './validation';
 
@@ -53,7 +54,8 @@ export function createApi(): OpenAPIHono<AuthEnv> {
   api.route('/containers', containersApi);
   api.route('/containers', containerExec);
   api.route('/runners', runnersApi);
-  api.get('/openapi.json', (c) => c.json(api.getOpenAPI31Document(OPENAPI_INFO)));
-  api.get('/docs', (c) => c.html(renderDocsPage(api.getOpenAPI31Document(OPENAPI_INFO) as unknown as Parameters<typeof renderDocsPage>[0])));
+  const document = () => addOperationIds(api.getOpenAPI31Document(OPENAPI_INFO));
+  api.get('/openapi.json', (c) => c.json(document()));
+  api.get('/docs', (c) => c.html(renderDocsPage(document() as unknown as Parameters<typeof renderDocsPage>[0])));
   return api;
 }
