@@ -123,8 +123,8 @@ describe('builds on workerd', () => {
     await appendLogLines(db, { kind: 'build', id: created.id }, [{ line: 'STEP 1/2 FROM debian' }]);
     await until('STEP 1/2 FROM debian');
     await db.update(builds).set({ status: 'failed', error: 'test ends it' }).where(eq(builds.id, created.id));
-    // The end event may arrive split across reads: wait for its data, not just its name.
-    await until('"status":"failed"');
+    // An event may arrive split across reads: wait for the whole end event.
+    await until('"error":"test ends it"}\n\n');
     expect(seen).toMatch(/event: end\ndata: \{"status":"failed"/);
   });
 });
