@@ -73,8 +73,13 @@ web.post('/signin', async (c) => {
   let ok = false;
   if (account && account.kind === 'user') {
     if (account.passwordHash && (await verifyPassword(password, account.passwordHash))) ok = true;
-    // An account made by token only (the local admin) signs in with one of its tokens.
-    else if (password.startsWith('berth_')) ok = (await findAccountByToken(db, password))?.account.id === account.id;
+    // An account made by token only (the local admin) signs in with one of its tokens — one that
+    // holds every scope the session will have, so a read-only token cannot become a full session.
+    else if (password.startsWith('berth_')) {
+      const found = await findAccountByToken(db, password);
+      const scopes = found?.token.scopes ?? [];
+      ok = found?.account.id === account.id && scopes.includes('write') && (!account.isAdmin || scopes.includes('admin'));
+    }
   }
   if (!ok || !account) return page(c, 'Sign in', <SignInForm error="Sign-in failed: the name or password is wrong." name={name} next={next} />, 401);
   const { secret } = await createSession(db, account.id);
