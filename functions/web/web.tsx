@@ -8,7 +8,7 @@ import { listAppsFor } from '../../db/queries/apps';
 import { findBuildFor, listBuildsFor } from '../../db/queries/build-listing';
 import { listActingAccountIds } from '../../db/queries/memberships';
 import { createSession, deleteSession } from '../../db/queries/sessions';
-import { appAddress } from '../api/app-address';
+import { appAddress, pullableImageRef } from '../api/app-address';
 import { signUp } from '../api/users';
 import { SESSION_COOKIE } from '../auth';
 import { NAME_PATTERN } from '../api/schemas';
@@ -58,7 +58,7 @@ web.get('/', async (c) => {
   const db = c.var.platform.db;
   const ids = await listActingAccountIds(db, v.account);
   const [apps, builds] = await Promise.all([listAppsFor(db, ids, { limit: 50 }), listBuildsFor(db, ids, { limit: 20 })]);
-  return page(c, 'Your apps', <Dashboard apps={apps.map((a) => ({ ...a, address: appAddress(c.var.platform, a.name) }))} builds={builds} />);
+  return page(c, 'Your apps', <Dashboard apps={apps.map((a) => ({ ...a, address: appAddress(c.var.platform, a.name) }))} builds={builds.map((b) => ({ ...b, imageRef: pullableImageRef(c.var.platform, b.imageRef) }))} />);
 });
 
 web.get('/signin', (c) => (c.var.viewer ? c.redirect('/') : page(c, 'Sign in', <SignInForm next={safeNext(c.req.query('next'))} />)));

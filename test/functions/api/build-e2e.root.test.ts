@@ -64,7 +64,7 @@ describe('a build uploaded through the API', () => {
     const log = await (await t.call(t.stack.adminToken, 'GET', `/api/v1/builds/${id}/logs`)).text();
     expect(build!.status, log).toBe('succeeded');
     expect(build!.digest).toMatch(/^sha256:[a-f0-9]{64}$/);
-    expect(build!.imageRef).toContain(`admin/${app}:latest`);
+    expect(build!.imageRef).toBe(`127.0.0.1:8080/admin/${app}:latest`);
     expect(log).toContain('FROM debian:bookworm AS build');
     expect(log).toContain('RUN /src/greet.sh "$WHO" > /src/out.txt');
     expect(log).toContain('COPY --from=build /src/out.txt /srv/out.txt');
