@@ -35,5 +35,7 @@ export function parseGoDuration(input: string): number {
     total += Number(m[1]) * unit;
     s = s.slice(m[0].length);
   }
+  // Go refuses what overflows int64 ns; we also stay within exact JS integers (about 104 days).
+  if (!Number.isSafeInteger(Math.round(total))) throw new DurationError(`Invalid duration "${input}": too long`);
   return sign * Math.round(total);
 }

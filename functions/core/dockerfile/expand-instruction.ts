@@ -2,7 +2,8 @@
 // ADD, COPY, ENV, EXPOSE, FROM, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR (and ONBUILD triggers of
 // those, when they run in the child image). RUN, CMD, ENTRYPOINT, SHELL and HEALTHCHECK are left to
 // the shell at run time; ARG values are expanded by scope.ts as it walks the stage. BuildKit also
-// expands the flags that name paths, owners and mount fields (--chown, --chmod, --from, --mount…).
+// expands --chown, --chmod, ADD --checksum and the --mount fields, but not COPY --from (refused at
+// parse time when it holds a variable), a mount's from=, nor --exclude patterns.
 // EXPOSE alone splits its expanded words.
 import { DockerfileError, ExpansionError } from './errors';
 import { expandWord, expandWords, processWord, type EnvLookup } from './expand';
@@ -28,7 +29,7 @@ export function expandFrom(from: FromInstruction, global: EnvLookup, escape = '\
 
 function expandMount(mount: Mount, x: (s: string) => string): Mount {
   const out: Mount = { ...mount };
-  for (const key of ['target', 'source', 'from', 'id', 'mode', 'uid', 'gid', 'size', 'env'] as const) {
+  for (const key of ['target', 'source', 'id', 'mode', 'uid', 'gid', 'size', 'env'] as const) {
     const v = mount[key];
     if (v !== undefined) out[key] = x(v);
   }
@@ -63,13 +64,11 @@ export function expandInstruction(instruction: Instruction, lookup: EnvLookup, e
           ...instruction,
           sources: instruction.sources.map(x),
           destination: x(instruction.destination),
-          exclude: instruction.exclude.map(x),
           // A heredoc body is expanded unless its delimiter was quoted; quotes in it are text.
           inline: instruction.inline.map((s) => (s.expand ? { ...s, content: processWord(s.content, lookup, { escape, skipQuotes: true }).result } : s)),
         };
         if (instruction.chown !== undefined) out.chown = opt(instruction.chown);
         if (instruction.chmod !== undefined) out.chmod = opt(instruction.chmod);
-        if (out.kind === 'COPY' && out.from !== undefined) out.from = x(out.from);
         if (out.kind === 'ADD' && out.checksum !== undefined) out.checksum = x(out.checksum);
         return out;
       }

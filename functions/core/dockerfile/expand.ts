@@ -3,6 +3,7 @@
 // `${V/p/r}` `${V//p/r}`; single quotes are literal, double quotes expand, the escape character
 // escapes. It is not a shell: no command substitution, no globbing, no arithmetic.
 import { ExpansionError } from './errors';
+import { replacePattern, trimPatternPrefix, trimPatternSuffix } from './glob-pattern';
 
 /** Returns the variable's value, or undefined when it is not set. */
 export type EnvLookup = (name: string) => string | undefined;
@@ -17,6 +18,8 @@ export interface LexOptions {
   skipUnset?: boolean;
   /** Quotes are ordinary characters (heredoc bodies COPY expands). */
   skipQuotes?: boolean;
+  /** `<<` keeps the blanks after it in the same word, so `<< EOF` reads as one heredoc word. */
+  heredocWords?: boolean;
 }
 
 export interface ExpandResult {
@@ -112,6 +115,11 @@ class Lexer {
         const value = this.processDollar();
         result += value;
         words.addSplitting(value);
+      } else if (ch === '<' && this.options.heredocWords && this.chars[this.pos + 1] === '<') {
+        let value = this.next() + this.next();
+        while (this.peek() !== EOF && SPACE.test(this.peek())) value += this.next();
+        result += value;
+        words.addRaw(value);
       } else if (ch === "'" && !this.options.skipQuotes) {
         const value = this.processSingleQuote();
         result += value;
@@ -248,7 +256,7 @@ class Lexer {
         // `#`/`%` remove the shortest matching prefix/suffix, `##`/`%%` the longest.
         const greedy = word.startsWith(op);
         const pattern = greedy ? word.slice(1) : word;
-        return op === '%' ? trimSuffix(pattern, value ?? '', greedy) : trimPrefix(pattern, value ?? '', greedy);
+        return op === '%' ? trimPatternSuffix(pattern, value ?? '', greedy) : trimPatternPrefix(pattern, value ?? '', greedy);
       }
     }
   }
@@ -272,59 +280,8 @@ class Lexer {
     }
     const value = this.get(name);
     if (value === undefined && this.options.skipUnset) return `\${${name}/${pattern}/${replacement}}`;
-    const re = patternToRegExp(pattern, true, false, all);
-    const v = value ?? '';
-    if (all) return v.replace(re, () => replacement);
-    const m = re.exec(v);
-    return m ? v.slice(0, m.index) + replacement + v.slice(m.index + m[0].length) : v;
+    return replacePattern(pattern, value ?? '', replacement, all);
   }
-}
-
-/** A shell wildcard pattern (`*`, `?`, `\` escapes; no brackets) as a regular expression. */
-function patternToRegExp(pattern: string, greedy: boolean, anchored: boolean, global = false): RegExp {
-  let out = anchored ? '^' : '';
-  const chars = Array.from(pattern);
-  for (let i = 0; i < chars.length; i++) {
-    const c = chars[i]!;
-    if (c === '*') out += greedy ? '.*' : '.*?';
-    else if (c === '?') out += '.';
-    else if (c === '\\') {
-      const n = chars[i + 1];
-      // `\}` and `\/` only protect the ${} syntax; the backslash is not part of the pattern.
-      if (n === '}' || n === '/') continue;
-      if (n !== '*' && n !== '?' && n !== '\\') throw new ExpansionError(`invalid pattern (${pattern}) in substitution: invalid escape '\\${n ?? ''}'`);
-      out += `\\${n}`;
-      i++;
-    } else if ('[]{}.+()|^$'.includes(c)) out += `\\${c}`;
-    else out += c;
-  }
-  return new RegExp(out, global ? 'gu' : 'u');
-}
-
-function trimPrefix(pattern: string, value: string, greedy: boolean): string {
-  const m = patternToRegExp(pattern, greedy, true).exec(value);
-  return m ? value.slice(m[0].length) : value;
-}
-
-function reversePattern(pattern: string): string {
-  const chars = Array.from(pattern);
-  const out: string[] = [];
-  for (let i = 0; i < chars.length; i++) {
-    // Keep escapes in front of what they escape: a\*c reverses to c\*a.
-    if (chars[i] === '\\' && i !== chars.length - 1) {
-      out.unshift(`\\${chars[i + 1]}`);
-      i++;
-    } else {
-      out.unshift(chars[i]!);
-    }
-  }
-  return out.join('');
-}
-
-function trimSuffix(pattern: string, value: string, greedy: boolean): string {
-  // A regex finds the leftmost match only; reversing both turns the rightmost suffix into a prefix.
-  const reversed = Array.from(value).reverse().join('');
-  return Array.from(trimPrefix(reversePattern(pattern), reversed, greedy)).reverse().join('');
 }
 
 /** Expands a word fully: the result, its words, and which variables were and were not found. */

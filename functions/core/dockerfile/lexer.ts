@@ -40,20 +40,35 @@ export interface ScannedDockerfile {
   lines: LogicalLine[];
 }
 
-const DIRECTIVE = /^#[ \t]*([a-zA-Z][a-zA-Z0-9]*)[ \t]*=[ \t]*(.+?)[ \t]*$/;
+// The value is trimmed by hand (trimEndBlanks): a regex for it is quadratic on a line of blanks.
+const DIRECTIVE = /^#[ \t]*([a-zA-Z][a-zA-Z0-9]*)[ \t]*=[ \t]*(.*)$/;
 const KNOWN_DIRECTIVES = new Set<string>(['syntax', 'escape', 'check']);
-const HEREDOC_WORD = /^(\d*)<<(-?)([^<]*)$/;
+const HEREDOC_WORD = /^(\d*)<<(-?)\s*([^<]*)$/;
 const HEREDOC_INSTRUCTIONS = new Set(['run', 'copy', 'add']);
 
+/** Without a regex: `/[ \t]+$/` backtracks quadratically over a long run of blanks. */
+function trimEndBlanks(s: string): string {
+  let end = s.length;
+  while (end > 0 && (s[end - 1] === ' ' || s[end - 1] === '\t')) end--;
+  return s.slice(0, end);
+}
+
+/** Go's trimNewline: every trailing CR goes (CRLF files, and stray CRs before the newline). */
+function trimEndCarriageReturns(s: string): string {
+  let end = s.length;
+  while (end > 0 && s[end - 1] === '\r') end--;
+  return s.slice(0, end);
+}
+
 function isComment(line: string): boolean {
-  return /^[ \t]*#/.test(line);
+  return /^\s*#/u.test(line);
 }
 
 function continuationPattern(escape: string): RegExp {
   return new RegExp(`\\${escape}[ \\t]*$`);
 }
 
-/** Reads a heredoc word (`<<EOF`, `<<-"EOF"`, `3<<EOF`); undefined when the word is not one. */
+/** Reads a heredoc word (`<<EOF`, `<<-"EOF"`, `3<<EOF`, `<< EOF`); undefined when the word is not one. */
 export function parseHeredocWord(word: string): Omit<Heredoc, 'content'> | undefined {
   const m = HEREDOC_WORD.exec(word);
   if (!m || m[3] === '') return undefined;
@@ -80,7 +95,8 @@ export function parseHeredocWord(word: string): Omit<Heredoc, 'content'> | undef
 function heredocWords(line: string): Omit<Heredoc, 'content'>[] {
   let words: string[];
   try {
-    words = processWord(line, () => undefined, { rawQuotes: true, rawEscapes: true }).words;
+    // Unset variables stay as written so `<<$EOF` keeps its name, as BuildKit does.
+    words = processWord(line, () => undefined, { rawQuotes: true, rawEscapes: true, skipUnset: true, heredocWords: true }).words;
   } catch {
     return []; // an unbalanced quote: Docker finds no heredoc either
   }
@@ -101,7 +117,7 @@ function canContainHeredoc(cmd: SplitCommand): boolean {
 
 export function scanDockerfile(text: string): ScannedDockerfile {
   const source = text.startsWith('\uFEFF') ? text.slice(1) : text;
-  const rows = source.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+  const rows = source.split('\n').map(trimEndCarriageReturns);
   if (rows.length > 0 && rows[rows.length - 1] === '' && source.endsWith('\n')) rows.pop();
 
   const directives: Directive[] = [];
@@ -114,12 +130,12 @@ export function scanDockerfile(text: string): ScannedDockerfile {
     if (directivesDone) return;
     const m = DIRECTIVE.exec(row);
     const name = m?.[1]?.toLowerCase();
-    if (!m || !name || !KNOWN_DIRECTIVES.has(name)) {
+    const value = trimEndBlanks(m?.[2] ?? '');
+    if (!m || !name || value === '' || !KNOWN_DIRECTIVES.has(name)) {
       directivesDone = true;
       return;
     }
     if (directives.some((d) => d.name === name)) throw new DockerfileError(lineNo, `only one ${name} parser directive can be used`);
-    const value = m[2]!;
     if (name === 'escape') {
       if (value !== '\\' && value !== '`') throw new DockerfileError(lineNo, `invalid escape token "${value}": it must be \` or \\`);
       escape = value;
@@ -131,7 +147,7 @@ export function scanDockerfile(text: string): ScannedDockerfile {
   let i = 0;
   while (i < rows.length) {
     const startLine = i + 1;
-    const first = rows[i]!.replace(/^[ \t]+/, '');
+    const first = rows[i]!.replace(/^\s+/u, '');
     i++;
     readDirective(first, startLine);
     if (isComment(first)) continue;

@@ -1,81 +1,19 @@
 // One logical line → one typed instruction, with Docker's argument rules per instruction.
-import { DurationError, parseGoDuration } from './duration';
-import { DockerfileError } from './errors';
-import { FlagError, parseFlags, type FlagSpec, type ParsedFlags } from './flags';
-import type {
-  AddInstruction,
-  ArgDefinition,
-  CommandLine,
-  CopyInstruction,
-  InlineSource,
-  Instruction,
-  KeyValue,
-  SourceNode,
-} from './instructions';
-import { parseHeredocWord, type Heredoc, type LogicalLine } from './lexer';
+import { processWord } from './expand';
+import type { ParsedFlags } from './flags';
+import { commandLine, fail, flagsOf, jsonOrUndefined, jsonOrWords, noFlags, type Request } from './instruction-request';
+import type { AddInstruction, ArgDefinition, CopyInstruction, InlineSource, Instruction, KeyValue } from './instructions';
+import { parseHeredocWord, type LogicalLine } from './lexer';
 import { MountError, parseMount } from './mounts';
 import { parsePortSpec, PortSpecError } from './ports';
-import { NotStringArrayError, splitCommand, splitWords, tryParseJsonArray, WHITESPACE } from './shell-words';
+import { parseHealthcheck } from './parse-healthcheck';
+import { splitCommand, splitWords, WHITESPACE } from './shell-words';
+import { suggestInstruction } from './suggest';
 
-const FLAGS: Record<string, FlagSpec> = {
-  FROM: { platform: 'string' },
-  RUN: { mount: 'strings', network: 'string', security: 'string' },
-  COPY: { from: 'string', chown: 'string', chmod: 'string', link: 'bool', parents: 'bool', exclude: 'strings' },
-  ADD: { chown: 'string', chmod: 'string', link: 'bool', 'keep-git-dir': 'bool', checksum: 'string', exclude: 'strings', unpack: 'bool' },
-  HEALTHCHECK: { interval: 'string', timeout: 'string', 'start-period': 'string', 'start-interval': 'string', retries: 'string' },
-};
 const STAGE_NAME = /^[a-z][a-z0-9-_.]*$/;
-/** Docker's floor for HEALTHCHECK intervals: shorter non-zero values are refused. */
-const MIN_HEALTH_DURATION_NS = 1e6;
 
 export interface InstructionContext {
   escape: string;
-}
-
-interface Request {
-  node: SourceNode;
-  /** Uppercased; `written` keeps the case the author used, for messages. */
-  keyword: string;
-  written: string;
-  flags: string[];
-  rest: string;
-  heredocs: Heredoc[];
-  escape: string;
-}
-
-function fail(req: Request, detail: string): never {
-  throw new DockerfileError(req.node.line, detail);
-}
-
-function flagsOf(req: Request): ParsedFlags {
-  try {
-    return parseFlags(req.keyword, req.flags, FLAGS[req.keyword] ?? {});
-  } catch (err) {
-    if (err instanceof FlagError) fail(req, err.message);
-    throw err;
-  }
-}
-
-/** parseMaybeJSON: exec form when `rest` is a JSON string array, else shell form. */
-function commandLine(req: Request): CommandLine {
-  const args = jsonOrUndefined(req);
-  return args ? { form: 'exec', args } : { form: 'shell', command: req.rest };
-}
-
-function jsonOrUndefined(req: Request): string[] | undefined {
-  try {
-    return tryParseJsonArray(req.rest);
-  } catch (err) {
-    if (err instanceof NotStringArrayError) fail(req, `${req.keyword}: ${err.message}`);
-    throw err;
-  }
-}
-
-/** parseMaybeJSONToList: a JSON array, or words split on whitespace (quotes are not special). */
-function jsonOrWords(req: Request): { words: string[]; json: boolean } {
-  const json = jsonOrUndefined(req);
-  if (json) return { words: json, json: true };
-  return { words: req.rest === '' ? [] : req.rest.split(WHITESPACE), json: false };
 }
 
 /** ENV and LABEL: `K=V K2="v 2"`, or the legacy `K some value` (one pair, rest of the line). */
@@ -95,17 +33,35 @@ function keyValues(req: Request): KeyValue[] {
   });
 }
 
+/** True when expansion could not change the word: BuildKit refuses variables in COPY --from. */
+function isLiteral(word: string): boolean {
+  try {
+    return processWord(word, () => undefined).result === word;
+  } catch {
+    return false;
+  }
+}
+
 function exactlyOne(req: Request): string {
   if (req.rest === '') fail(req, `${req.keyword} requires exactly one argument`);
   return req.rest;
 }
 
-function noFlags(req: Request): void {
-  flagsOf(req);
+function joinHeredocWords(words: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    if (/^\d*<<$/.test(w) && i + 1 < words.length - 1) out.push(w + words[++i]!);
+    else out.push(w);
+  }
+  return out;
 }
 
 function copyCommon(req: Request, flags: ParsedFlags) {
-  const { words, json } = jsonOrWords(req);
+  const split = jsonOrWords(req);
+  const json = split.json;
+  // `COPY << EOF /dest`: whitespace splitting separated the heredoc word from its name.
+  const words = json ? split.words : joinHeredocWords(split.words);
   if (words.length < 2) fail(req, `${req.keyword} requires at least two arguments (sources and a destination), got ${words.length}`);
   const destination = words[words.length - 1]!;
   if (!json && parseHeredocWord(destination)) fail(req, `${req.keyword} cannot take a heredoc as a destination`);
@@ -170,58 +126,6 @@ function parseRun(req: Request): Instruction {
   };
 }
 
-function parseDurationFlag(req: Request, flags: ParsedFlags, name: string): number | undefined {
-  const raw = flags.strings.get(name);
-  if (raw === undefined || raw === '') return undefined;
-  let ns: number;
-  try {
-    ns = parseGoDuration(raw);
-  } catch (err) {
-    if (err instanceof DurationError) fail(req, `HEALTHCHECK --${name}: ${err.message}`);
-    throw err;
-  }
-  if (ns === 0) return undefined;
-  if (ns < MIN_HEALTH_DURATION_NS) fail(req, `HEALTHCHECK --${name} "${raw}" cannot be less than 1ms`);
-  return ns;
-}
-
-function parseHealthcheck(req: Request): Instruction {
-  const m = /^(\S+)\s*([\s\S]*)$/.exec(req.rest);
-  if (!m) fail(req, 'HEALTHCHECK requires at least one argument: HEALTHCHECK NONE or HEALTHCHECK [options] CMD <command>');
-  const type = m[1]!.toUpperCase();
-  const sub: Request = { ...req, rest: m[2]! };
-  if (type === 'NONE') {
-    if (sub.rest !== '') fail(req, 'HEALTHCHECK NONE takes no arguments');
-    if (req.flags.length > 0) fail(req, 'HEALTHCHECK NONE takes no flags');
-    return { kind: 'HEALTHCHECK', ...req.node, health: { Test: ['NONE'] } };
-  }
-  const flags = flagsOf(req);
-  if (type !== 'CMD') fail(req, `unknown HEALTHCHECK type "${m[1]}": use CMD or NONE`);
-  const cmd = commandLine(sub);
-  const test = cmd.form === 'exec' ? ['CMD', ...cmd.args] : ['CMD-SHELL', cmd.command];
-  if (test.length === 1 || (cmd.form === 'shell' && cmd.command === '')) fail(req, 'HEALTHCHECK CMD is missing its command');
-  const health: Instruction & { kind: 'HEALTHCHECK' } = { kind: 'HEALTHCHECK', ...req.node, health: { Test: test } };
-  const durations = [
-    ['interval', 'Interval'],
-    ['timeout', 'Timeout'],
-    ['start-period', 'StartPeriod'],
-    ['start-interval', 'StartInterval'],
-  ] as const;
-  for (const [flag, field] of durations) {
-    const ns = parseDurationFlag(req, flags, flag);
-    if (ns !== undefined) health.health[field] = ns;
-  }
-  const retries = flags.strings.get('retries');
-  if (retries !== undefined && retries !== '') {
-    if (!/^[+-]?[0-9]+$/.test(retries)) fail(req, `HEALTHCHECK --retries "${retries}" is not a whole number`);
-    const n = Number(retries);
-    if (n < 0) fail(req, `HEALTHCHECK --retries cannot be negative (${n})`);
-    if (n > 2 ** 31 - 1) fail(req, `HEALTHCHECK --retries "${retries}" is too large`);
-    health.health.Retries = n;
-  }
-  return health;
-}
-
 function parseArg(req: Request): Instruction {
   noFlags(req);
   const words = splitWords(req.rest, req.escape);
@@ -241,8 +145,10 @@ function parseOnbuild(req: Request): Instruction {
   const keyword = inner.keyword.toUpperCase();
   if (keyword === 'ONBUILD') fail(req, 'chaining ONBUILD via "ONBUILD ONBUILD" is not allowed');
   if (keyword === 'FROM' || keyword === 'MAINTAINER') fail(req, `${keyword} is not allowed as an ONBUILD trigger`);
-  const expression = req.node.original.replace(/^\s*ONBUILD\s*/i, '');
-  const node = { ...req.node, original: expression };
+  // The image config stores the trigger with its heredoc bodies, so the child build can re-parse it.
+  const line = req.node.original.replace(/^\s*ONBUILD\s*/i, '');
+  const expression = req.heredocs.reduce((acc, h) => `${acc}\n${h.content}${h.name}`, line);
+  const node = { ...req.node, original: line };
   const trigger = parseInstructionRequest({ ...req, node, keyword, written: inner.keyword, flags: inner.flags, rest: inner.rest });
   return { kind: 'ONBUILD', ...req.node, expression, trigger };
 }
@@ -300,14 +206,17 @@ function parseInstructionRequest(req: Request): Instruction {
     }
     case 'VOLUME': {
       noFlags(req);
-      const { words } = jsonOrWords(req);
+      const words = jsonOrWords(req).words.map((w) => w.trim());
       if (words.length === 0) fail(req, 'VOLUME requires at least one argument');
-      if (words.some((w) => w.trim() === '')) fail(req, 'VOLUME specified can not be an empty string');
+      if (words.some((w) => w === '')) fail(req, 'VOLUME specified can not be an empty string');
       return { kind: 'VOLUME', ...node, paths: words };
     }
     case 'COPY': {
       const flags = flagsOf(req);
       const from = flags.strings.get('from');
+      if (from !== undefined && !isLiteral(from)) {
+        fail(req, `variable expansion is not supported for COPY --from="${from}": define a stage with FROM using a global ARG, and copy from that stage`);
+      }
       const copy: CopyInstruction = { kind: 'COPY', ...copyCommon(req, flags), parents: flags.bools.get('parents') ?? false };
       if (from !== undefined) copy.from = from;
       return copy;
@@ -328,7 +237,7 @@ function parseInstructionRequest(req: Request): Instruction {
     case 'HEALTHCHECK':
       return parseHealthcheck(req);
     default:
-      fail(req, `unknown instruction "${req.written}"`);
+      fail(req, `unknown instruction "${req.written}"${suggestInstruction(req.keyword)}`);
   }
 }
 

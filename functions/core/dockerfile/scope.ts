@@ -28,6 +28,8 @@ export const PROXY_ARGS = [
 ] as const;
 
 const PROXY_ARG_SET = new Set<string>(PROXY_ARGS);
+/** BuildKit's SBOM switches: declared as ARGs but never put in the environment. */
+const NON_ENV_ARGS = new Set(['BUILDKIT_SBOM_SCAN_CONTEXT', 'BUILDKIT_SBOM_SCAN_STAGE']);
 
 export function formatPlatform(p: Pick<Platform, 'os' | 'architecture' | 'variant'>): string {
   return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
@@ -147,7 +149,7 @@ export function computeStageScopes(stage: Stage, options: StageScopeOptions): { 
         else if (arg.value !== undefined) value = expandAt(instruction.line, arg.value, lookupIn(vars), escape);
         else value = options.globalArgs.get(key) ?? own(options.automaticArgs, key);
         args.set(key, value);
-        if (value !== undefined) vars.set(key, value);
+        if (value !== undefined && !NON_ENV_ARGS.has(key)) vars.set(key, value);
       }
     }
   }

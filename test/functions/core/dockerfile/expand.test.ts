@@ -146,3 +146,25 @@ describe('processWord', () => {
     expect(processWord('say "$PWD"', env, { skipQuotes: true }).result).toBe('say "/home"');
   });
 });
+
+describe('pattern expansion on hostile input', () => {
+  it('stays linear where a backtracking regex would not', () => {
+    const vars = lookupFrom({ V: 'a'.repeat(20_000) });
+    const t = performance.now();
+    expect(expandWord('${V#*a*a*a*a*a*a*b}', vars)).toBe('a'.repeat(20_000));
+    expect(expandWord('${V%%a*a*a*a*a*a*b}', vars)).toBe('a'.repeat(20_000));
+    expect(expandWord('${V/*a*a*a*a*b/x}', vars)).toBe('a'.repeat(20_000));
+    expect(performance.now() - t).toBeLessThan(3000);
+  });
+
+  it('replaces like Go: leftmost match, empty matches after a match skipped', () => {
+    const vars = lookupFrom({ V: 'abc', P: 'a-b-c', E: '' });
+    expect(expandWord('${V//*/x}', vars)).toBe('x');
+    expect(expandWord('${P//-/+}', vars)).toBe('a+b+c');
+    expect(expandWord('${P/-*/}', vars)).toBe('a');
+    expect(expandWord('${V//?/<&>}', vars)).toBe('<&><&><&>');
+    expect(expandWord('${E//*/x}', vars)).toBe('x');
+    expect(expandWord('${V/\\*/x}', vars)).toBe('abc');
+    expect(() => expandWord('${V/\\q/x}', vars)).toThrow("invalid escape '\\q'");
+  });
+});

@@ -61,17 +61,19 @@ describe('parseDockerfile', () => {
 
   it('parses heredocs of an ONBUILD trigger', () => {
     const [onbuild] = parseDockerfile('FROM a\nONBUILD RUN <<EOF\necho hi\nEOF\n').stages[0]!.instructions;
-    expect(onbuild).toMatchObject({ kind: 'ONBUILD', endLine: 4, expression: 'RUN <<EOF', trigger: { kind: 'RUN', heredocs: [{ name: 'EOF', content: 'echo hi\n' }] } });
+    expect(onbuild).toMatchObject({ kind: 'ONBUILD', endLine: 4, expression: 'RUN <<EOF\necho hi\nEOF', trigger: { kind: 'RUN', heredocs: [{ name: 'EOF', content: 'echo hi\n' }] } });
   });
 
   it('names the line for every kind of error', () => {
     const cases: [string, number, string][] = [
       ['FROM a\nRUN x\n\n  FOO bar\n', 4, 'unknown instruction "FOO"'],
+      ['FROM a\nrunn x\n', 2, 'unknown instruction "runn" (did you mean RUN?)'],
       ['FROM a\nRUN --mount=type=cache x\n', 2, 'needs a target'],
       ['FROM a\nRUN --network=bridge x\n', 2, '--network "bridge"'],
       ['FROM a\nRUN --security=yes x\n', 2, '--security "yes"'],
       ['FROM a\nCOPY <<EOF <<EOF2\nx\nEOF\ny\nEOF2\n', 2, 'cannot take a heredoc as a destination'],
       ['FROM a\nHEALTHCHECK NONE extra\n', 2, 'HEALTHCHECK NONE takes no arguments'],
+      ['FROM a\nVOLUME [" "]\n', 2, 'can not be an empty string'],
       ['FROM a\nHEALTHCHECK --retries=-1 CMD x\n', 2, '--retries cannot be negative'],
       ['FROM a\nHEALTHCHECK --timeout=1us CMD x\n', 2, 'cannot be less than 1ms'],
       ['FROM a\nHEALTHCHECK CMD\n', 2, 'missing its command'],
@@ -95,6 +97,7 @@ describe('parseDockerfile', () => {
       ['FROM a\nADD a\n', 2, 'ADD requires at least two arguments'],
       ['FROM a\nADD --link=maybe a b\n', 2, 'expects true or false'],
       ['', 1, 'no build stage'],
+      ['ARG IMG=a\nFROM a\nCOPY --from=$IMG /x /y\n', 3, 'variable expansion is not supported for COPY --from="$IMG"'],
     ];
     for (const [text, line, detail] of cases) {
       const err = errorOf(text);
@@ -115,5 +118,37 @@ describe('parseDockerfile', () => {
     const df = parseDockerfile(`FROM a\n${body}\n`);
     expect(df.stages[0]!.instructions).toHaveLength(4000);
     expect(performance.now() - t).toBeLessThan(2000);
+  });
+});
+
+describe('hostile input', () => {
+  it('reads a directive line of a million blanks in linear time', () => {
+    const t = performance.now();
+    const df = parseDockerfile(`# syntax=x${' '.repeat(1_000_000)}y\nFROM a\n`);
+    expect(df.directives[0]!.value).toBe(`x${' '.repeat(1_000_000)}y`);
+    expect(performance.now() - t).toBeLessThan(1000);
+  });
+
+  it('refuses durations beyond exact integers', () => {
+    expect(() => parseDockerfile('FROM a\nHEALTHCHECK --interval=99999999999h CMD x\n')).toThrow('Dockerfile:2: HEALTHCHECK --interval: Invalid duration "99999999999h": too long');
+  });
+});
+
+describe('heredoc spellings of newer BuildKit', () => {
+  it('accepts blanks between << and the delimiter, and keeps $ in a delimiter', () => {
+    const [run, copy, dollar] = parseDockerfile('FROM a\nRUN cat << EOF\nx\nEOF\nCOPY <<  EOT /dst\n\ty\nEOT\nRUN <<$END\nz\n$END\n').stages[0]!.instructions;
+    expect(run).toMatchObject({ heredocs: [{ name: 'EOF', content: 'x\n' }] });
+    expect(copy).toMatchObject({ sources: [], inline: [{ name: 'EOT', content: '\ty\n' }], destination: '/dst' });
+    expect(dollar).toMatchObject({ heredocs: [{ name: '$END', content: 'z\n' }] });
+  });
+
+  it('does not take `<<- EOT` (a blank after the dash) as a heredoc, like BuildKit', () => {
+    const [copy] = parseDockerfile('FROM a\nCOPY <<- EOT /dst\n').stages[0]!.instructions;
+    expect(copy).toMatchObject({ sources: ['<<-', 'EOT'], inline: [] });
+  });
+
+  it('reads several heredocs in order, each ended by its own delimiter', () => {
+    const [copy] = parseDockerfile('FROM a\nCOPY <<X <<Y /dest\nY\nX\nX\nY\n').stages[0]!.instructions;
+    expect(copy).toMatchObject({ inline: [{ name: 'X', content: 'Y\n' }, { name: 'Y', content: 'X\n' }] });
   });
 });

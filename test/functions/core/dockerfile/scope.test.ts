@@ -142,12 +142,13 @@ describe('expandInstruction', () => {
   });
 
   it('expands RUN --mount fields, COPY flags and heredoc bodies whose delimiter is not quoted', () => {
-    const text = 'FROM a\nRUN --mount=type=cache,target=$D/cache,uid=$P make\nCOPY --chown=$U --from=$U <<EOF <<"RAW" $D/\nhello "$NAME"\nEOF\nhello $NAME\nRAW\n';
+    const text = 'FROM a\nRUN --mount=type=cache,target=$D/cache,uid=$P make\nCOPY --chown=$U --from=app --exclude=$U <<EOF <<"RAW" $D/\nhello "$NAME"\nEOF\nhello $NAME\nRAW\n';
     const [run, copy] = parseDockerfile(text).stages[0]!.instructions.map((i) => expandInstruction(i, vars));
     expect(run).toMatchObject({ mounts: [{ type: 'cache', target: '/srv/cache', uid: '8080' }], command: { form: 'shell', command: 'make' } });
     expect(copy).toMatchObject({
       chown: 'app',
       from: 'app',
+      exclude: ['$U'],
       destination: '/srv/',
       inline: [
         { name: 'EOF', content: 'hello "world"\n' },
