@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { renderError } from './core/errors';
-import { account } from './api/account';
+import { createApi } from './api/api';
 import { health } from './health';
 import type { AppEnv, PlatformFactory } from './platform';
 
@@ -23,7 +23,7 @@ export function createApp(platform: PlatformFactory): Hono<AppEnv> {
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}` } }, 404));
 
   app.route('/healthz', health);
-  app.route('/api/v1/account', account);
+  app.route('/api/v1', createApi());
 
   return app;
 }

@@ -8,6 +8,10 @@ export interface Platform {
   bucket: string;
   /** The externally visible origin of this deployment, e.g. http://127.0.0.1:8080. */
   publicUrl?: string;
+  /** Apps are reached at <app name>.<appsDomain>; derived from publicUrl when unset. */
+  appsDomain?: string;
+  /** Upload limits; defaults in functions/api/limits.ts. */
+  limits?: { contextBytes?: number; jsonBytes?: number };
 }
 
 export type PlatformFactory = (env: unknown) => Platform | Promise<Platform>;
