@@ -27,6 +27,8 @@ export interface ContainerMeta {
   health?: HealthPlan;
   restartCount: number;
   shimPid?: number;
+  /** The container's address on the bridge, for health probes after adoption. */
+  address?: string;
 }
 
 export function runcIdFor(key: string): string {

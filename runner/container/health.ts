@@ -58,8 +58,8 @@ export class HealthMonitor {
     return this.state.status;
   }
 
+  /** The caller has recorded "starting" already (with the running state). */
   start(): void {
-    this.onChange('starting');
     this.schedule(Math.min(this.plan.intervalMs, 1000));
   }
 

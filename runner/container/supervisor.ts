@@ -39,6 +39,8 @@ export interface RunningInfo {
   address: string;
   ports: PortMapping[];
   restartCount: number;
+  /** Set when a health check applies: the status starts as "starting". */
+  health?: HealthStatus;
 }
 
 export interface SupervisorEvents {
@@ -207,6 +209,7 @@ export class Supervisor {
       // Restarts keep the host ports chosen the first time.
       const network = await attachNetwork(this.o.networkSettings, meta.runcId, `/run/netns/${meta.runcId}`, meta.boundPorts ?? meta.ports);
       meta.boundPorts = network.ports;
+      meta.address = network.address;
       await writeContainerMeta(this.o.home, meta);
       await writeFile(join(paths.bundle, 'hosts'), buildHostsFile(meta.plan.hostname, network.address));
       handshake.release(true);
@@ -214,10 +217,11 @@ export class Supervisor {
       m.address = network.address;
       m.startedAt = Date.now();
       m.state = 'running';
-      const info = { pid: state.pid, address: network.address, ports: network.ports, restartCount: meta.restartCount };
+      const info: RunningInfo = { pid: state.pid, address: network.address, ports: network.ports, restartCount: meta.restartCount };
+      if (meta.health ?? meta.plan.health) info.health = 'starting';
       this.watch(m);
-      this.startHealth(m);
       await this.o.events.onRunning(meta.key, info);
+      this.startHealth(m);
       return info;
     } catch (error) {
       handshake.release(false);
