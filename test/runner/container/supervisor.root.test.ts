@@ -127,4 +127,25 @@ describe('Supervisor', () => {
     for (const x of [memory, forks, busy]) await sup.remove(x.key);
     expect(countLeftovers([memory.runcId, forks.runcId, busy.runcId])).toEqual([]);
   });
+
+  it('runs health checks in the container and execs into it', async () => {
+    const ev = recordEvents();
+    const sup = new Supervisor({ ...supervisorDefaults, home: fx.home, networkSettings: fx.networkSettings, resolvConf: fx.resolvConf, events: ev });
+    const m = meta('sleep 0.3; touch /tmp/ok; sleep 1.5; rm /tmp/ok; exec sleep 1000', {
+      health: { probe: { kind: 'exec', argv: ['/bin/sh', '-c', 'test -f /tmp/ok'] }, intervalMs: 200, timeoutMs: 2000, startPeriodMs: 0, retries: 2 },
+      stopGraceMs: 500,
+    });
+    const running = await sup.start(m);
+    expect(running.health).toBe('starting');
+    await ev.waitFor((e) => e.type === 'health' && e.status === 'healthy', 10_000);
+    await ev.waitFor((e) => e.type === 'health' && e.status === 'unhealthy', 10_000);
+    expect(ev.events.filter((e) => e.type === 'health').map((e) => e.type === 'health' && e.status)).toEqual(['healthy', 'unhealthy']);
+    const r = await sup.exec(m.key, ['/bin/sh', '-c', 'id -u; echo $HOSTNAME; cat /proc/1/cmdline | tr "\\0" " "']);
+    expect([r.code, r.stdout]).toEqual([0, '0\ntest\nsleep 1000 ']);
+    const asUser = await sup.exec(m.key, ['id', '-u'], { user: { uid: 33, gid: 33 } });
+    expect(asUser.stdout).toBe('33\n');
+    await sup.remove(m.key);
+    await expect(sup.exec(m.key, ['true'])).rejects.toThrow('it is not running here');
+    expect(countLeftovers([m.runcId])).toEqual([]);
+  });
 });
