@@ -23,13 +23,20 @@ export async function setDeploymentStatus(db: Db, id: string, status: Deployment
 }
 
 /** The deployment's containers (created once: a retried job finds the ones its first attempt made). */
-export async function ensureDeploymentContainers(db: Db, d: Deployment, app: App, rows: Array<Omit<typeof containers.$inferInsert, 'id' | 'accountId' | 'appId' | 'deploymentId'>>): Promise<Container[]> {
+/** `requiredLabels` carry the deploy job's placement constraints over to its containers' 'run' jobs. */
+export async function ensureDeploymentContainers(
+  db: Db,
+  d: Deployment,
+  app: App,
+  rows: Array<Omit<typeof containers.$inferInsert, 'id' | 'accountId' | 'appId' | 'deploymentId'>>,
+  requiredLabels: Record<string, string> = {},
+): Promise<Container[]> {
   const existing = await db.select().from(containers).where(eq(containers.deploymentId, d.id));
   if (existing.length > 0) return existing;
   const out: Container[] = [];
   for (const r of rows) {
     const [c] = await db.insert(containers).values({ ...r, id: newHexId(), accountId: app.accountId, appId: app.id, deploymentId: d.id }).returning();
-    await enqueueJob(db, { kind: 'run', payload: { containerId: c!.id }, subjectId: c!.id });
+    await enqueueJob(db, { kind: 'run', payload: { containerId: c!.id }, subjectId: c!.id, requiredLabels });
     out.push(c!);
   }
   return out;

@@ -12,10 +12,14 @@ import { readAppConfig, type AppConfig } from '../../functions/api/app-config';
 import type { JobHandler } from '../queue/worker';
 import type { HealthPlan } from './config';
 
+export const HEALTH_START_PERIOD_MS = 5_000;
+
 /** The app config's health check in the supervisor's terms. */
 export function toHealthPlan(h: AppConfig['healthCheck'], firstPort: number | undefined): HealthPlan | undefined {
   if (!h) return undefined;
-  const timing = { intervalMs: h.intervalSeconds * 1000, timeoutMs: h.timeoutSeconds * 1000, startPeriodMs: 0, retries: h.retries };
+  // A start period forgives a slow boot (failures in it do not count), so a deployment is judged on
+  // the app once it is up, not on how fast a loaded runner starts it.
+  const timing = { intervalMs: h.intervalSeconds * 1000, timeoutMs: h.timeoutSeconds * 1000, startPeriodMs: HEALTH_START_PERIOD_MS, retries: h.retries };
   if (h.type === 'command') return { probe: { kind: 'exec', argv: h.command! }, ...timing };
   const port = h.port ?? firstPort;
   if (!port) throw new Error(`Cannot use a ${h.type} health check: no port given and the app publishes none`);
@@ -64,7 +68,7 @@ export function createDeployHandler(o: { timeoutMs?: number; pollMs?: number } =
     const wanted = buildDeploymentContainers(app.name, d.number, d.imageRef, d.manifestDigest, config, secrets);
     const created = await withLease(db, lease, async (tx: Db) => {
       await setDeploymentStatus(tx, d.id, 'deploying');
-      return ensureDeploymentContainers(tx, d, app, wanted);
+      return ensureDeploymentContainers(tx, d, app, wanted, (job.requiredLabels ?? {}) as Record<string, string>);
     });
     await log(`deployment ${d.number}: ${created.length} container(s) of ${d.imageRef} queued`);
     const deadline = Date.now() + (o.timeoutMs ?? 300_000);

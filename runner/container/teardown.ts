@@ -4,7 +4,6 @@
 // is idempotent; errors are collected, not thrown half-way.
 import { rm } from 'node:fs/promises';
 import { removeCgroups } from '../sandbox/cgroup';
-import { findMasqueradeRules } from '../sandbox/cleanup';
 import type { NetworkSettings } from '../sandbox/cni-config';
 import { runCommand } from '../sandbox/exec';
 import { detachNetwork, unpinNetns } from '../sandbox/network';
@@ -12,6 +11,7 @@ import { removeOverlay } from '../sandbox/overlay';
 import { deleteContainer, killContainer, type Runc } from '../sandbox/runc';
 import { removeAccountingCgroups } from './accounting-cgroup';
 import { describeContainerPaths } from './container-files';
+import { findStrayRules } from './stray-rules';
 
 export async function teardownContainer(o: { home: string; runc: Runc; networkSettings: NetworkSettings }, runcId: string, keepFiles = false): Promise<string[]> {
   const errors: string[] = [];
@@ -36,12 +36,13 @@ export async function teardownContainer(o: { home: string; runc: Runc; networkSe
     }
   });
   await step('detach network', () => detachNetwork(o.networkSettings, runcId));
-  await step('masquerade rules', async () => {
-    const rules = await runCommand(['iptables', '-w', '-t', 'nat', '-S', 'POSTROUTING']);
-    for (const rule of findMasqueradeRules(rules.stdout, (id) => id === runcId)) {
-      await runCommand(rule.deleteArgv);
-      await runCommand(['iptables', '-w', '-t', 'nat', '-F', rule.chain]);
-      await runCommand(['iptables', '-w', '-t', 'nat', '-X', rule.chain]);
+  await step('stray iptables rules', async () => {
+    const rules = await runCommand(['iptables', '-w', '-t', 'nat', '-S']);
+    const stray = findStrayRules(rules.stdout, runcId);
+    for (const argv of stray.deletes) await runCommand(['iptables', '-w', '-t', 'nat', '-D', ...argv]);
+    for (const chain of stray.chains) {
+      await runCommand(['iptables', '-w', '-t', 'nat', '-F', chain]);
+      await runCommand(['iptables', '-w', '-t', 'nat', '-X', chain]);
     }
   });
   await step('netns', () => unpinNetns(runcId));

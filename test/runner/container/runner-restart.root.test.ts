@@ -1,24 +1,26 @@
 // A runner with running containers is SIGKILLed and started again: it adopts what Postgres still
 // wants (which keeps serving throughout), removes what Postgres no longer wants, and afterwards the
 // machine holds nothing of either: mounts, network namespaces, iptables rules, cgroups, runc records.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createDb } from '../../../db/client';
-import { createContainer, enqueueContainerJob } from '../../../db/queries/containers';
+import { createDb, type Db } from '../../../db/client';
+import { enqueueContainerJob } from '../../../db/queries/containers';
+import { enqueueJob } from '../../../db/queries/jobs';
+import { newHexId } from '../../../functions/core/ids';
 import { getContainer } from '../../../db/queries/container-runs';
 import { readLogLines } from '../../../db/queries/logs';
 import { accounts, containers } from '../../../db/schema';
-import { tsArgv } from '../../../infra/services';
 import { runcIdFor } from '../../../runner/container/container-files';
 import { teardownContainer } from '../../../runner/container/teardown';
 import { DEFAULT_RUNC } from '../../../runner/sandbox/runc';
 import { countLeftovers, TEST_NETWORK } from '../../support/containers';
 import { ensureNginxRootfs } from '../../support/nginx-rootfs';
+import { killRunner, startContainerRunner, waitFor } from './fixtures/runner-process';
 
 const stack = inject('stack');
 const { db, sql } = createDb(stack.env.DATABASE_URL!, { max: 4 });
@@ -44,39 +46,14 @@ afterAll(async () => {
   await sql.end();
 });
 
-function startRunner(): Promise<{ child: ChildProcess; output: () => string }> {
-  return new Promise((resolve, reject) => {
-    const [cmd, args] = tsArgv('test/runner/container/fixtures/container-runner.ts');
-    const child = spawn(cmd, args, {
-      env: { ...process.env, DATABASE_URL: stack.env.DATABASE_URL, RUNNER_ID: runnerId, RUNNER_HOME: home, TEST_LOWER: lower, TEST_BRIDGE: TEST_NETWORK.bridge, TEST_SUBNET: TEST_NETWORK.subnet },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.push(child);
-    let out = '';
-    child.stdout!.on('data', (d) => {
-      out += d;
-      if (out.includes('container-runner ready')) resolve({ child, output: () => out });
-    });
-    child.stderr!.on('data', (d) => (out += d));
-    child.on('exit', (code, signal) => reject(new Error(`runner exited (${code ?? signal}): ${out}`)));
-  });
-}
+const startRunner = () => startContainerRunner({ databaseUrl: stack.env.DATABASE_URL!, runnerId, home, lower }).then((r) => (children.push(r.child), r));
+const killAndWait = killRunner;
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function killAndWait(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const gone = new Promise((r) => child.once('exit', r));
-  child.kill('SIGKILL');
-  await gone;
+/** A container row and its 'run' job, which only this test's runner may claim. */
+async function createContainer(db: Db, input: Omit<typeof containers.$inferInsert, 'id'>) {
+  const [c] = await db.insert(containers).values({ ...input, id: newHexId() }).returning();
+  await enqueueJob(db, { kind: 'run', payload: { containerId: c!.id }, subjectId: c!.id, requiredLabels: { ctest: runnerId } });
+  return c;
 }
 
 describe('a runner restart', () => {

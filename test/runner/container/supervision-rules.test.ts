@@ -12,6 +12,7 @@ import { buildShimArgv } from '../../../runner/container/shim';
 import { buildExecArgv } from '../../../runner/container/supervisor';
 import { runcIdFor } from '../../../runner/container/container-files';
 import { readAppConfig } from '../../../functions/api/app-config';
+import { findStrayRules } from '../../../runner/container/stray-rules';
 import type { Container } from '../../../db/schema';
 
 const runc = { binary: 'runc', root: '/run/berth/runc' };
@@ -181,7 +182,7 @@ describe('deployments', () => {
         name: `web-7-${i}`,
         imageRef: 'reg/web:1',
         manifestDigest: 'sha256:m',
-        spec: { env: { A: '1', S: 'secret' }, memoryMb: 512, cpus: 1, health: { probe: { kind: 'http', port: 8080, path: '/health' }, intervalMs: 30_000, timeoutMs: 5000, startPeriodMs: 0, retries: 3 } },
+        spec: { env: { A: '1', S: 'secret' }, memoryMb: 512, cpus: 1, health: { probe: { kind: 'http', port: 8080, path: '/health' }, intervalMs: 30_000, timeoutMs: 5000, startPeriodMs: 5000, retries: 3 } },
         ports: [{ hostIp: '0.0.0.0', hostPort: null, containerPort: 8080, protocol: 'tcp' }],
         restartPolicy: 'always',
         autoRemove: false,
@@ -202,5 +203,24 @@ describe('deployments', () => {
     expect(judgeReadiness([c('exited', null, 'on-failure')], false)).toEqual({ failed: 'container x exited: boom' });
     expect(judgeReadiness([c('exited', null, 'always')], false)).toBe('waiting');
     expect(judgeReadiness([c('dead', null)], false)).toEqual({ failed: 'container x dead: boom' });
+  });
+});
+
+describe('stray iptables rules', () => {
+  it('finds the rules tagged with one container id and the chains they jump to', () => {
+    const save = [
+      '-N CNI-DN-25f371c62e0df04ac65e3',
+      '-A CNI-DN-25f371c62e0df04ac65e3 -p tcp -m tcp --dport 46781 -j DNAT --to-destination 10.214.0.3:80',
+      '-A CNI-HOSTPORT-DNAT -p tcp -m comment --comment "dnat name: \\"berth\\" id: \\"berth-aa\\"" -m multiport --dports 46781 -j CNI-DN-25f371c62e0df04ac65e3',
+      '-A POSTROUTING -s 10.214.0.9/32 -m comment --comment "name: \\"berth\\" id: \\"berth-aa\\"" -j CNI-3ee9487d2fa46ac0b0448922',
+      '-A POSTROUTING -s 10.214.0.7/32 -m comment --comment "name: \\"berth\\" id: \\"berth-aab\\"" -j CNI-0000487d2fa46ac0b0448922',
+    ].join('\n');
+    expect(findStrayRules(save, 'berth-aa')).toEqual({
+      deletes: [
+        ['CNI-HOSTPORT-DNAT', '-p', 'tcp', '-m', 'comment', '--comment', 'dnat name: "berth" id: "berth-aa"', '-m', 'multiport', '--dports', '46781', '-j', 'CNI-DN-25f371c62e0df04ac65e3'],
+        ['POSTROUTING', '-s', '10.214.0.9/32', '-m', 'comment', '--comment', 'name: "berth" id: "berth-aa"', '-j', 'CNI-3ee9487d2fa46ac0b0448922'],
+      ],
+      chains: ['CNI-DN-25f371c62e0df04ac65e3', 'CNI-3ee9487d2fa46ac0b0448922'],
+    });
   });
 });
