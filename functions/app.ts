@@ -2,6 +2,8 @@ import { Hono } from 'hono';
 import { renderError } from './core/errors';
 import { createApi } from './api/api';
 import { health } from './health';
+import { registry } from './registry';
+import { web } from './web/web';
 import type { AppEnv, PlatformFactory } from './platform';
 
 /** The one Hono app both entries serve. Runtime specifics stay in the entries. */
@@ -23,7 +25,9 @@ export function createApp(platform: PlatformFactory): Hono<AppEnv> {
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}` } }, 404));
 
   app.route('/healthz', health);
+  app.route('/v2', registry);
   app.route('/api/v1', createApi());
+  app.route('/', web);
 
   return app;
 }

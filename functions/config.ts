@@ -4,6 +4,8 @@ export interface FunctionsConfig {
   databaseUrl: string;
   s3: S3Config;
   publicUrl?: string;
+  /** Key for the registry's bearer tokens (BERTH_REGISTRY_SECRET); generated and stored when unset. */
+  registrySecret?: string;
   appsDomain?: string;
   contextBytes?: number;
 }
@@ -17,5 +19,5 @@ export function readFunctionsConfig(env: Record<string, unknown>): FunctionsConf
   if (!databaseUrl) throw new Error('Cannot start: DATABASE_URL (or a HYPERDRIVE binding) is not set');
   const contextBytes = strings.BERTH_MAX_CONTEXT_BYTES ? Number(strings.BERTH_MAX_CONTEXT_BYTES) : undefined;
   if (contextBytes !== undefined && !(contextBytes > 0)) throw new Error(`Cannot start: BERTH_MAX_CONTEXT_BYTES "${strings.BERTH_MAX_CONTEXT_BYTES}" is not a positive number`);
-  return { databaseUrl, s3: readS3Config(strings), publicUrl: strings.BERTH_PUBLIC_URL, appsDomain: strings.BERTH_APPS_DOMAIN, contextBytes };
+  return { databaseUrl, s3: readS3Config(strings), publicUrl: strings.BERTH_PUBLIC_URL, appsDomain: strings.BERTH_APPS_DOMAIN, contextBytes, registrySecret: strings.BERTH_REGISTRY_SECRET || undefined };
 }

@@ -60,3 +60,11 @@ export async function findContainerJob(db: Db, containerId: string, jobId: numbe
   const [j] = await db.select().from(jobs).where(and(eq(jobs.id, jobId), eq(jobs.subjectId, containerId), eq(jobs.kind, kind)));
   return j;
 }
+
+/** Marks a container removed; its name gets its id appended so the name is free for a new one. */
+export async function markContainerRemoved(db: Db, id: string): Promise<void> {
+  await db
+    .update(containers)
+    .set({ status: 'removed', name: sql`${containers.name} || '~' || substr(${containers.id}, 1, 12)`, finishedAt: sql`coalesce(${containers.finishedAt}, now())` })
+    .where(eq(containers.id, id));
+}

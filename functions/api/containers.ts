@@ -14,6 +14,7 @@ import {
   findContainerFor,
   findContainerJob,
   listContainersFor,
+  markContainerRemoved,
   setContainerStatus,
 } from '../../db/queries/containers';
 import type { Container, Job } from '../../db/schema';
@@ -232,7 +233,7 @@ containersApi.openapi(
     }
     if (ctr.runnerId) await enqueueContainerJob(db, ctr, 'remove', {});
     // The name is free again at once; the runner cleans up behind.
-    await setContainerStatus(db, ctr.id, 'removed');
+    await markContainerRemoved(db, ctr.id);
     return c.body(null, 204);
   },
 );

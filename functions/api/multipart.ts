@@ -37,7 +37,8 @@ function parseDisposition(value: string): { name?: string; filename?: string } {
   const out: { name?: string; filename?: string } = {};
   for (const m of value.matchAll(/;\s*(name|filename\*?)=(?:"((?:[^"\\]|\\.)*)"|([^;\s]*))/gi)) {
     const key = m[1]!.toLowerCase();
-    const raw = m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : (m[3] ?? '');
+    // The HTML form encoder writes ", CR and LF in names as %22, %0D and %0A; older clients escape with \.
+    const raw = (m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : (m[3] ?? '')).replace(/%(22|0D|0A)/gi, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
     if (key === 'name') out.name = raw;
     else if (key === 'filename*') {
       const star = /^utf-8''(.*)$/i.exec(raw);

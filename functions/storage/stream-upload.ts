@@ -10,7 +10,7 @@ import {
   UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { Sha256 } from '../core/sha256';
+import { createResumableHash } from '../core/sha2';
 
 /** S3 requires parts of at least 5 MiB, the last excepted. */
 export const PART_BYTES = 8 * 1024 * 1024;
@@ -34,7 +34,7 @@ export async function uploadStream(
   opts: { tempKey: string; key: (digest: string) => string; contentType?: string; partBytes?: number },
 ): Promise<StreamedObject> {
   const partBytes = opts.partBytes ?? PART_BYTES;
-  const hash = new Sha256();
+  const hash = createResumableHash('sha256');
   let size = 0;
   let head = new Uint8Array(0);
   let part = new Uint8Array(partBytes);

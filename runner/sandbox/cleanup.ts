@@ -62,10 +62,14 @@ export function findMasqueradeRules(postroutingRules: string, isOrphan: (id: str
   return found;
 }
 
+/**
+ * Clean up after the containers this runner home knows of (bundle, overlay or CNI record under it,
+ * or a runc container whose bundle lies under it) and that are not in `keep`. Scoped to the home so
+ * a runner never touches another runner's containers on the same machine (or a test run's).
+ */
 export async function cleanupOrphans(options: CleanupOptions): Promise<CleanupReport> {
   const { home, runc, networkSettings, keep } = options;
   const report: CleanupReport = { containers: [], attachments: [], masqueradeRules: [], netns: [], cgroups: [], overlays: [], bundles: [], errors: [] };
-  const isOrphan = (id: string) => isBerthContainerId(id) && !keep.has(id);
   const attempt = async (what: string, fn: () => Promise<unknown>) => {
     try {
       await fn();
@@ -76,40 +80,57 @@ export async function cleanupOrphans(options: CleanupOptions): Promise<CleanupRe
     }
   };
 
-  for (const c of await listBerthContainers(runc).catch(() => [])) {
-    if (!isOrphan(c.id)) continue;
-    await killContainer(runc, c.id, 'SIGKILL', true).catch(() => {});
-    if (await attempt(`delete container ${c.id}`, () => deleteContainer(runc, c.id))) report.containers.push(c.id);
+  const bundlesParent = join(home, 'sandbox', 'bundles');
+  const rootfsParent = join(home, 'sandbox', 'rootfs');
+  const containers = (await listBerthContainers(runc).catch(() => [])).filter((c) => c.bundle.startsWith(bundlesParent + '/'));
+  const mounted = (await listMountsUnder(rootfsParent)).map((p) => p.slice(rootfsParent.length + 1).split('/')[0]!);
+  const known = new Set([
+    ...containers.map((c) => c.id),
+    ...(await listNames(bundlesParent)),
+    ...(await listNames(rootfsParent)),
+    ...mounted,
+    ...(await listAttachments(networkSettings)),
+  ]);
+  const orphans = [...known].filter((id) => isBerthContainerId(id) && !keep.has(id));
+  if (orphans.length === 0) return report;
+  const isOrphan = (id: string) => orphans.includes(id);
+
+  for (const id of orphans) {
+    if (!containers.some((c) => c.id === id)) continue;
+    await killContainer(runc, id, 'SIGKILL', true).catch(() => {});
+    if (await attempt(`delete container ${id}`, () => deleteContainer(runc, id))) report.containers.push(id);
   }
   // CNI DEL while the pinned namespace still exists; the bridge plugin then removes its own rules.
   for (const id of await listAttachments(networkSettings)) {
     if (isOrphan(id) && (await attempt(`detach network of ${id}`, () => detachNetwork(networkSettings, id)))) report.attachments.push(id);
   }
   // Rules whose namespace was already gone when DEL ran (the plugin cannot know the address then).
-  const rules = await runCommand(['iptables', '-t', 'nat', '-S', 'POSTROUTING']);
+  const rules = await runCommand(['iptables', '-w', '-t', 'nat', '-S', 'POSTROUTING']);
   for (const rule of findMasqueradeRules(rules.stdout, isOrphan)) {
     const removed = await attempt(`remove masquerade of ${rule.id}`, async () => {
       await runCommand(rule.deleteArgv);
-      await runCommand(['iptables', '-t', 'nat', '-F', rule.chain]);
-      await runCommand(['iptables', '-t', 'nat', '-X', rule.chain]);
+      await runCommand(['iptables', '-w', '-t', 'nat', '-F', rule.chain]);
+      await runCommand(['iptables', '-w', '-t', 'nat', '-X', rule.chain]);
     });
     if (removed) report.masqueradeRules.push(rule.id);
   }
-  for (const name of await listNames(NETNS_DIR)) {
-    if (isOrphan(name) && (await attempt(`delete netns ${name}`, () => unpinNetns(name)))) report.netns.push(name);
+  const pinned = new Set(await listNames(NETNS_DIR));
+  for (const id of orphans) {
+    if (pinned.has(id) && (await attempt(`delete netns ${id}`, () => unpinNetns(id)))) report.netns.push(id);
   }
-  for (const id of await listBerthCgroups()) {
-    if (isOrphan(id) && (await attempt(`remove cgroup ${id}`, () => removeCgroups(id)))) report.cgroups.push(id);
+  const cgroups = new Set(await listBerthCgroups());
+  for (const id of orphans) {
+    if (cgroups.has(id) && (await attempt(`remove cgroup ${id}`, () => removeCgroups(id)))) report.cgroups.push(id);
   }
-  const rootfsParent = join(home, 'sandbox', 'rootfs');
-  const mounted = new Set((await listMountsUnder(rootfsParent)).map((p) => p.slice(rootfsParent.length + 1).split('/')[0]!));
-  for (const id of new Set([...mounted, ...(await listNames(rootfsParent))])) {
-    if (!isOrphan(id)) continue;
-    if (await attempt(`remove overlay ${id}`, () => removeOverlay(join(rootfsParent, id)))) report.overlays.push(id);
+  const overlays = new Set([...mounted, ...(await listNames(rootfsParent))]);
+  for (const id of orphans) {
+    if (overlays.has(id) && (await attempt(`remove overlay ${id}`, () => removeOverlay(join(rootfsParent, id))))) report.overlays.push(id);
   }
-  for (const id of await listNames(join(home, 'sandbox', 'bundles'))) {
-    if (!isOrphan(id)) continue;
-    if (await attempt(`remove bundle ${id}`, () => rm(sandboxBundleDir(home, id), { recursive: true, force: true }))) report.bundles.push(id);
+  const bundles = new Set(await listNames(bundlesParent));
+  for (const id of orphans) {
+    if (bundles.has(id) && (await attempt(`remove bundle ${id}`, () => rm(sandboxBundleDir(home, id), { recursive: true, force: true })))) {
+      report.bundles.push(id);
+    }
   }
   return report;
 }

@@ -9,8 +9,21 @@ export interface NetworkSettings {
   bridge: string;
   /** IPv4 subnet of the bridge; the first address is the gateway. */
   subnet: string;
-  /** host-local IPAM state and cached ADD results, under the runner's home. */
+  /** Cached ADD results (what DEL needs after a restart), under the runner's home. */
   stateDir: string;
+  /**
+   * host-local IPAM state, shared by everything on this machine that uses the bridge (runners, test
+   * runs): one allocator per subnet, or two of them hand out the same address. Under /run, because
+   * after a reboot no address is in use. Defaults to DEFAULT_IPAM_DIR.
+   */
+  ipamDir?: string;
+}
+
+export const DEFAULT_IPAM_DIR = '/run/berth/cni/ipam';
+
+/** The standard network of a runner whose state lives in `home`. */
+export function buildDefaultNetworkSettings(home: string): NetworkSettings {
+  return { cniPath: '/usr/lib/cni', bridge: 'berth0', subnet: '10.213.0.0/16', stateDir: `${home}/cni`, ipamDir: DEFAULT_IPAM_DIR };
 }
 
 export const NETWORK_NAME = 'berth';
@@ -77,7 +90,7 @@ export function buildBridgeConfig(settings: NetworkSettings): Record<string, unk
       type: 'host-local',
       ranges: [[{ subnet: settings.subnet }]],
       routes: [{ dst: '0.0.0.0/0' }],
-      dataDir: `${settings.stateDir}/ipam`,
+      dataDir: settings.ipamDir ?? DEFAULT_IPAM_DIR,
     },
   };
 }

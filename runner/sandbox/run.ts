@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { DEFAULT_IDMAP, type IdMap } from './idmap';
 import { buildHostsFile, type NetworkSettings, type PortMapping } from './cni-config';
-import { buildCgroupsPath, createParentCgroup, readCgroupVerdict, removeCgroups } from './cgroup';
+import { adoptIntoAccounting, buildCgroupsPath, createParentCgroup, readCgroupVerdict, removeCgroups } from './cgroup';
 import { runCommandOrThrow } from './exec';
 import { attachNetwork, detachNetwork, pinNetns, unpinNetns, type NetworkAttachment } from './network';
 import { buildRunArgv, createContainerId, DEFAULT_RUNC, deleteContainer, isBerthContainerId, killContainer, type Runc } from './runc';
@@ -171,6 +171,7 @@ export async function runSandboxed(opts: SandboxRunOptions): Promise<SandboxResu
     const state = await Promise.race([handshake.state, exited.then(() => undefined)]);
     if (state) {
       try {
+        await adoptIntoAccounting(id, state.pid);
         await pinNetns(id, state.pid);
         netnsPinned = true;
         if (opts.network.mode === 'nat') {
@@ -194,7 +195,8 @@ export async function runSandboxed(opts: SandboxRunOptions): Promise<SandboxResu
     await Promise.race([output, new Promise((r) => setTimeout(r, 2_000).unref())]);
     child.stdout.destroy();
     child.stderr.destroy();
-    if (setupError) throw setupError;
+    // A set-up failure caused by our own kill (cancel, timeout) is reported as that kill.
+    if (setupError && !killedFor) throw setupError;
     const verdict = await readCgroupVerdict(id);
     const runcErrors = await readRuncErrors(logFile);
     if (!state && !killedFor) throw new Error(`Cannot start sandboxed process "${opts.process.args[0]}": ${runcErrors || 'runc exited early'}`);

@@ -1,7 +1,9 @@
 // runc commands as argv arrays (pure, asserted by equality) and thin wrappers that run them. Berth
 // keeps its containers under its own state root so `runc list` shows only ours, and every id starts
 // with `berth-` so leftovers are recognisable on the machine.
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { runCommand, runCommandOrThrow } from './exec';
 
 export const DEFAULT_RUNC_ROOT = '/run/berth/runc';
@@ -82,8 +84,29 @@ function toState(raw: Record<string, unknown>): ContainerState {
   };
 }
 
-export async function createContainer(runc: Runc, id: string, bundle: string, pidFile: string, logFile: string): Promise<void> {
-  await runCommandOrThrow(buildCreateArgv(runc, id, bundle, pidFile, logFile));
+/**
+ * `runc create`: namespaces made, process waiting for `start`. The container inherits `stdio` (file
+ * descriptors or 'ignore') and keeps it, so we wait for runc to exit, not for its pipes to close.
+ */
+export async function createContainer(
+  runc: Runc,
+  id: string,
+  bundle: string,
+  pidFile: string,
+  logFile: string,
+  stdio: { stdout: number | 'ignore'; stderr: number | 'ignore' } = { stdout: 'ignore', stderr: 'ignore' },
+): Promise<void> {
+  const argv = buildCreateArgv(runc, id, bundle, pidFile, logFile);
+  const code = await new Promise<number>((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { cwd: bundle, stdio: ['ignore', stdio.stdout, stdio.stderr] });
+    child.on('error', reject);
+    child.on('exit', (c) => resolve(c ?? 1));
+  });
+  if (code !== 0) {
+    const log = await readFile(logFile, 'utf8').catch(() => '');
+    const detail = log.trim().split('\n').slice(-1)[0] ?? '';
+    throw new Error(`Cannot create container "${id}": exit ${code}: ${detail}`);
+  }
 }
 
 export async function startContainer(runc: Runc, id: string): Promise<void> {

@@ -43,9 +43,9 @@ export function describeRunResult(facts: RunFacts): SandboxResult {
     return { ...base, reason: `killed: timeout after ${Math.round((facts.timeoutMs ?? 0) / 1000)} s` };
   }
   if (facts.killedFor === 'cancelled') return { ...base, reason: 'cancelled' };
-  // SIGKILL we did not send, while the memory limit was being hit: the OOM killer.
-  if (signal === 'SIGKILL' && facts.verdict.memoryLimitHit && facts.memoryBytes !== undefined) {
-    return { ...base, oomKilled: true, reason: `out of memory (limit ${formatBytes(facts.memoryBytes)})` };
+  // The OOM killer took the process or one it depended on: that is the failure to report.
+  if (exitCode !== 0 && facts.verdict.oomKilled) {
+    return { ...base, oomKilled: true, reason: facts.memoryBytes !== undefined ? `out of memory (limit ${formatBytes(facts.memoryBytes)})` : 'out of memory' };
   }
   if (exitCode !== 0 && facts.startError) return { ...base, reason: `cannot start: ${facts.startError}` };
   if (exitCode !== 0 && facts.verdict.pidsLimitHit) {

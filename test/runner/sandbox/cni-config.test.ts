@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
-  buildBridgeConfig, buildCniEnv, buildHostsFile, buildLoopbackConfig, buildPortmapConfig, buildResolvConf, parsePortMapping, type NetworkSettings,
+  buildDefaultNetworkSettings, buildBridgeConfig, buildCniEnv, buildHostsFile, buildLoopbackConfig, buildPortmapConfig, buildResolvConf, parsePortMapping, type NetworkSettings,
 } from '../../../runner/sandbox/cni-config';
 
-const settings: NetworkSettings = { cniPath: '/usr/lib/cni', bridge: 'berth0', subnet: '10.213.0.0/16', stateDir: '/var/lib/berth/runner/cni' };
+const settings: NetworkSettings = { cniPath: '/usr/lib/cni', bridge: 'berth0', subnet: '10.213.0.0/16', stateDir: '/var/lib/berth/runner/cni', ipamDir: '/run/berth/cni/ipam' };
 
 describe('parsePortMapping', () => {
   it.each([
@@ -45,7 +45,7 @@ describe('CNI plugin configs', () => {
         type: 'host-local',
         ranges: [[{ subnet: '10.213.0.0/16' }]],
         routes: [{ dst: '0.0.0.0/0' }],
-        dataDir: '/var/lib/berth/runner/cni/ipam',
+        dataDir: '/run/berth/cni/ipam',
       },
     });
   });
@@ -73,6 +73,17 @@ describe('CNI plugin configs', () => {
         ],
       },
       prevResult: prev,
+    });
+  });
+
+  it('allocates addresses machine-wide when no IPAM dir is given', () => {
+    const { ipamDir: _ignored, ...withoutIpam } = settings;
+    expect(buildBridgeConfig(withoutIpam)).toMatchObject({ ipam: { dataDir: '/run/berth/cni/ipam' } });
+  });
+
+  it('keeps attachments per runner home and addresses machine-wide', () => {
+    expect(buildDefaultNetworkSettings('/var/lib/berth/runner')).toEqual({
+      cniPath: '/usr/lib/cni', bridge: 'berth0', subnet: '10.213.0.0/16', stateDir: '/var/lib/berth/runner/cni', ipamDir: '/run/berth/cni/ipam',
     });
   });
 

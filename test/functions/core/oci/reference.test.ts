@@ -21,6 +21,7 @@ describe('parseReference', () => {
     ['registry-1.docker.io/bitnami/redis', 'docker.io/bitnami/redis:latest'],
     ['bitnami/redis:7.2', 'docker.io/bitnami/redis:7.2'],
     ['localhost/app', 'localhost/app:latest'],
+    ['localhost:5000', 'docker.io/library/localhost:5000'],
     ['localhost:5000/app:dev', 'localhost:5000/app:dev'],
     ['localhost:5000/team/app', 'localhost:5000/team/app:latest'],
     ['127.0.0.1:5000/app', '127.0.0.1:5000/app:latest'],
