@@ -57,7 +57,7 @@ export function findMasqueradeRules(postroutingRules: string, isOrphan: (id: str
     const args = [...`POSTROUTING ${m[1]}-j ${m[2]}`.matchAll(/"((?:[^"\\]|\\.)*)"|(\S+)/g)].map((t) =>
       t[1] !== undefined ? t[1].replace(/\\"/g, '"') : t[2]!,
     );
-    found.push({ id, chain: m[2]!, deleteArgv: ['iptables', '-t', 'nat', '-D', ...args] });
+    found.push({ id, chain: m[2]!, deleteArgv: ['iptables', '-w', '-t', 'nat', '-D', ...args] });
   }
   return found;
 }

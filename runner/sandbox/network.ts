@@ -2,6 +2,7 @@
 // bridge with NAT, portmap), and a teardown that runs CNI DEL while the namespace still exists — the
 // only order in which the bridge plugin can find and remove its masquerade rules.
 import { createSocket } from 'node:dgram';
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -97,19 +98,46 @@ export function buildHostGuardRule(bridge: string): string[] {
   return ['INPUT', '-i', bridge, '-m', 'conntrack', '--ctstate', 'NEW,INVALID', '-m', 'comment', '--comment', 'berth: containers may not connect to the runner', '-j', 'DROP'];
 }
 
-const guarded = new Set<string>();
+/**
+ * Containers of different tenants share the bridge: they may reach each other only through published
+ * ports (DNAT), never directly. With br_netfilter, bridged frames pass iptables too, so one FORWARD
+ * rule covers routed and bridged traffic alike — and keeps working for a published port reached from
+ * a neighbour, which br_netfilter delivers by bridging after the DNAT.
+ */
+export function buildNeighbourGuardRule(bridge: string): string[] {
+  return ['FORWARD', '-i', bridge, '-o', bridge, '-m', 'conntrack', '!', '--ctstate', 'DNAT', '-m', 'comment', '--comment', 'berth: containers reach each other only through published ports', '-j', 'DROP'];
+}
 
-export async function ensureHostGuard(settings: NetworkSettings): Promise<void> {
-  if (guarded.has(settings.bridge)) return;
-  const rule = buildHostGuardRule(settings.bridge);
-  const check = await runCommand(['iptables', '-w', '-C', ...rule]);
-  if (check.code !== 0) await runCommandOrThrow(['iptables', '-w', '-I', ...rule]);
-  guarded.add(settings.bridge);
+/** Without br_netfilter, port isolation stops bridged neighbour traffic instead (and the hairpin with it). */
+export function buildIsolatePortArgv(hostVeth: string): string[] {
+  return ['ip', 'link', 'set', 'dev', hostVeth, 'type', 'bridge_slave', 'isolated', 'on'];
+}
+
+const BRIDGE_NF = '/proc/sys/net/bridge/bridge-nf-call-iptables';
+const guarded = new Map<string, { isolatePorts: boolean }>();
+
+async function enableBridgeFiltering(): Promise<boolean> {
+  if (!existsSync(BRIDGE_NF)) await runCommand(['modprobe', 'br_netfilter']);
+  if (!existsSync(BRIDGE_NF)) return false;
+  await writeFile(BRIDGE_NF, '1');
+  return true;
+}
+
+export async function ensureHostGuard(settings: NetworkSettings): Promise<{ isolatePorts: boolean }> {
+  const known = guarded.get(settings.bridge);
+  if (known) return known;
+  for (const rule of [buildHostGuardRule(settings.bridge), buildNeighbourGuardRule(settings.bridge)]) {
+    const check = await runCommand(['iptables', '-w', '-C', ...rule]);
+    if (check.code !== 0) await runCommandOrThrow(['iptables', '-w', '-I', ...rule]);
+  }
+  const state = { isolatePorts: !(await enableBridgeFiltering()) };
+  guarded.set(settings.bridge, state);
+  return state;
 }
 
 /** ADD loopback, bridge and (if any ports) portmap; on failure everything added is removed again. */
 export async function attachNetwork(settings: NetworkSettings, containerId: string, netnsPath: string, ports: PortMapping[]): Promise<NetworkAttachment> {
-  await ensureHostGuard(settings);
+  const guard = await ensureHostGuard(settings);
   const concrete: PortMapping[] = [];
   for (const p of ports) concrete.push(p.hostPort === 0 ? { ...p, hostPort: await pickFreePort(p.hostIp, p.protocol) } : p);
   await mkdir(join(settings.stateDir, 'attachments'), { recursive: true });
@@ -122,9 +150,14 @@ export async function attachNetwork(settings: NetworkSettings, containerId: stri
       invokePlugin(settings, 'ADD', containerId, netnsPath, 'lo', buildLoopbackConfig()),
       invokePlugin(settings, 'ADD', containerId, netnsPath, 'eth0', buildBridgeConfig(settings)),
     ]);
-    const result = bridged as { ips?: Array<{ address: string; gateway?: string }> };
+    const result = bridged as { ips?: Array<{ address: string; gateway?: string }>; interfaces?: Array<{ name: string; sandbox?: string }> };
     cache.bridgeResult = result;
     await writeFile(cachePath(settings, containerId), JSON.stringify(cache));
+    if (guard.isolatePorts) {
+      const hostVeth = result.interfaces?.find((i) => !i.sandbox && i.name !== settings.bridge)?.name;
+      if (!hostVeth) throw new Error(`Cannot isolate the network of container "${containerId}": the bridge plugin returned no host interface`);
+      await runCommandOrThrow(buildIsolatePortArgv(hostVeth));
+    }
     if (concrete.length > 0) await invokePlugin(settings, 'ADD', containerId, netnsPath, 'eth0', buildPortmapConfig(concrete, result));
     const ip = result.ips?.find((i) => !i.address.includes(':'));
     if (!ip) throw new Error(`Cannot attach network for container "${containerId}": the bridge plugin returned no IPv4 address`);

@@ -5,9 +5,10 @@
 // the init pid through a FIFO and waits → we pin the network namespace and run CNI → we answer the
 // hook → the process runs, its output streamed line by line → verdict from the cgroup counters →
 // CNI DEL, netns, cgroups and bundle removed on every path.
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { DEFAULT_IDMAP, type IdMap } from './idmap';
 import { buildHostsFile, type NetworkSettings, type PortMapping } from './cni-config';
@@ -19,6 +20,11 @@ import { sandboxBundleDir } from './cleanup';
 import { buildRuntimeSpec, type ExtraMount, type Resources } from './spec';
 import { describeRunResult, type SandboxResult } from './verdict';
 import { buildHandshakeHook } from './handshake';
+
+/** Bring up `lo` in the network namespace of `pid` (mode none has no CNI to do it). */
+export function buildLoopbackUpArgv(pid: number): string[] {
+  return ['nsenter', '-t', String(pid), '-n', 'ip', 'link', 'set', 'lo', 'up'];
+}
 
 export type NetworkMode = { mode: 'none' } | { mode: 'nat'; ports?: PortMapping[] };
 
@@ -117,7 +123,10 @@ export async function runSandboxed(opts: SandboxRunOptions): Promise<SandboxResu
   let handshake: Awaited<ReturnType<typeof buildHandshakeHook>> | undefined;
   if (opts.signal?.aborted) throw new Error('Cannot run sandboxed: cancelled before start');
   try {
-    await mkdir(bundle, { recursive: true, mode: 0o700 });
+    // Traversable (bind sources such as hosts and resolv.conf are opened from here), not listable;
+    // config.json holds the environment, so it alone is private.
+    await mkdir(bundle, { recursive: true, mode: 0o711 });
+    for (const dir of [dirname(dirname(bundle)), dirname(bundle)]) await chmod(dir, 0o711);
     const hostname = opts.hostname ?? id.slice(0, 18);
     await writeFile(join(bundle, 'hosts'), buildHostsFile(hostname));
     await writeFile(join(bundle, 'resolv.conf'), opts.resolvConf);
@@ -141,7 +150,7 @@ export async function runSandboxed(opts: SandboxRunOptions): Promise<SandboxResu
       resources: cpu,
       createRuntimeHooks: [handshake.hook],
     });
-    await writeFile(join(bundle, 'config.json'), JSON.stringify(spec));
+    await writeFile(join(bundle, 'config.json'), JSON.stringify(spec), { mode: 0o600 });
 
     const argv = buildRunArgv(runc, id, bundle, logFile);
     const child = spawn(argv[0]!, argv.slice(1), {
@@ -171,22 +180,25 @@ export async function runSandboxed(opts: SandboxRunOptions): Promise<SandboxResu
     const state = await Promise.race([handshake.state, exited.then(() => undefined)]);
     if (state) {
       try {
-        await adoptIntoAccounting(id, state.pid);
-        await pinNetns(id, state.pid);
-        netnsPinned = true;
-        if (opts.network.mode === 'nat') {
-          networkAttached = true;
-          network = await attachNetwork(opts.networkSettings, id, `/run/netns/${id}`, opts.network.ports ?? []);
-          await writeFile(join(bundle, 'hosts'), buildHostsFile(hostname, network.address));
-        } else {
-          await runCommandOrThrow(['ip', '-n', id, 'link', 'set', 'lo', 'up']);
-        }
+        const setUpNetwork = async () => {
+          if (opts.network.mode === 'nat') {
+            await pinNetns(id, state.pid);
+            netnsPinned = true;
+            networkAttached = true;
+            network = await attachNetwork(opts.networkSettings, id, `/run/netns/${id}`, opts.network.ports ?? []);
+            await writeFile(join(bundle, 'hosts'), buildHostsFile(hostname, network.address));
+          } else {
+            // No CNI, so no pin either: entering the namespace by pid is enough to raise lo.
+            await runCommandOrThrow(buildLoopbackUpArgv(state.pid));
+          }
+        };
+        await Promise.all([adoptIntoAccounting(id, state.pid), setUpNetwork()]);
         handshake.release(true);
-        opts.onStarted?.({ containerId: id, pid: state.pid, network });
       } catch (error) {
         setupError = error;
         handshake.release(false);
       }
+      if (!setupError) opts.onStarted?.({ containerId: id, pid: state.pid, network });
     }
     const exit = await exited;
     clearTimeout(timer);
@@ -212,10 +224,16 @@ export async function runSandboxed(opts: SandboxRunOptions): Promise<SandboxResu
     });
   } finally {
     handshake?.close();
-    await deleteContainer(runc, id).catch(() => {});
-    if (networkAttached) await detachNetwork(opts.networkSettings, id).catch(() => {});
-    if (netnsPinned) await unpinNetns(id).catch(() => {});
-    await removeCgroups(id).catch(() => {});
+    // A foreground run deletes its own container; only a killed runc leaves state behind.
+    if (existsSync(join(runc.root, id))) await deleteContainer(runc, id).catch(() => {});
+    // CNI DEL needs the pinned namespace, so those two go in order; the rest is independent.
+    await Promise.all([
+      (async () => {
+        if (networkAttached) await detachNetwork(opts.networkSettings, id).catch(() => {});
+        if (netnsPinned) await unpinNetns(id).catch(() => {});
+      })(),
+      removeCgroups(id).catch(() => {}),
+    ]);
     await rm(bundle, { recursive: true, force: true }).catch(() => {});
   }
 }

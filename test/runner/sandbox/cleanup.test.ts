@@ -16,7 +16,7 @@ describe('findMasqueradeRules', () => {
         id: 'berth-8bedb80d6e29',
         chain: 'CNI-82b9c4da7d82be3f1865e393',
         deleteArgv: [
-          'iptables', '-t', 'nat', '-D', 'POSTROUTING', '-s', '10.213.0.3/32', '-m', 'comment', '--comment',
+          'iptables', '-w', '-t', 'nat', '-D', 'POSTROUTING', '-s', '10.213.0.3/32', '-m', 'comment', '--comment',
           'name: "berth" id: "berth-8bedb80d6e29"', '-j', 'CNI-82b9c4da7d82be3f1865e393',
         ],
       },

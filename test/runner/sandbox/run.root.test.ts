@@ -68,12 +68,14 @@ describe('runSandboxed', () => {
     expect(statSync(join(user.layout.upper, 'tmp/by-user'))).toMatchObject({ uid: 101000, gid: 101000 });
   });
 
-  it('streams stdout and stderr line by line with the stream name', async () => {
-    const r = await run(['sh', '-c', 'echo one; echo two >&2; printf "no-newline"; exit 3']);
+  it('streams stdout and stderr line by line with the stream name, loopback up without a network', async () => {
+    const r = await run(['sh', '-c', 'echo one; echo two >&2; grep -c " lo$" /proc/net/if_inet6; printf "no-newline"; exit 3']);
     expect(r.result).toMatchObject({ exitCode: 3, reason: 'exited with code 3', oomKilled: false });
     expect(r.lines).toContainEqual({ stream: 'stdout', line: 'one' });
     expect(r.lines).toContainEqual({ stream: 'stderr', line: 'two' });
     expect(r.lines).toContainEqual({ stream: 'stdout', line: 'no-newline' });
+    // Network mode none still has loopback up (::1 is assigned only to an interface that is up).
+    expect(r.lines).toContainEqual({ stream: 'stdout', line: '1' });
   });
 
   it('reports a missing executable as a start failure', async () => {
@@ -181,6 +183,10 @@ describe('escapes', () => {
       'perl -e \'my $p = ""; syscall(175, 0, 0, $p); print "init_module: $!\\n"; syscall(313, 0, $p, 0); print "finit_module: $!\\n"\'',
       'perl -e \'syscall(169, 0xfee1dead, 672274793, 0x4321fedc, 0); print "reboot: $!\\n"\'',
       'unshare -r true 2>/dev/null && echo ESCAPE-userns',
+      // Calls that succeed for root without seccomp: the profile is what refuses them.
+      'perl -e \'my $r = syscall(250, 0, -3, 0); print "keyctl: " . ($r < 0 ? $! : "ESCAPE-keyctl") . "\\n"\'',
+      'perl -e \'my $p = "\\0" x 120; my $r = syscall(425, 1, $p); print "io_uring_setup: " . ($r < 0 ? $! : "ESCAPE-io_uring") . "\\n"\'',
+      'setarch -R true 2>/dev/null && echo ESCAPE-personality',
       'echo done',
     ].join('; ');
     const r = await run(['sh', '-c', script]);
@@ -188,6 +194,8 @@ describe('escapes', () => {
     expect(r.stdout).toContain('init_module: Operation not permitted');
     expect(r.stdout).toContain('finit_module: Operation not permitted');
     expect(r.stdout).toContain('reboot: Operation not permitted');
+    expect(r.stdout).toContain('keyctl: Operation not permitted');
+    expect(r.stdout).toContain('io_uring_setup: Operation not permitted');
     expect(r.stdout).toContain('done');
   });
 
@@ -249,5 +257,35 @@ describe('published ports', () => {
     expect(answers).toEqual(['port 80\n', 'port 443\n']);
     // Unpublished once the container is gone.
     expect(await canConnect(attached!.ports[0]!.hostPort)).toBe(false);
+  });
+
+  it('lets containers reach each other only through published ports', async () => {
+    const ac = new AbortController();
+    const server =
+      'use IO::Socket::IP; my $s = IO::Socket::IP->new(LocalHost => "::", LocalPort => 80, Listen => 5, ReuseAddr => 1, V6Only => 0) or die; ' +
+      'while (my $c = $s->accept) { print $c "neighbour\\n"; close $c }';
+    const hostIp = Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
+    expect(hostIp).toBeDefined();
+    let probe: RunInOverlay | undefined;
+    const probeScript = (host: string, port: number) =>
+      `perl -MIO::Socket::INET -e '$s = IO::Socket::INET->new(PeerAddr => "${host}", PeerPort => ${port}, Timeout => 1); print $s ? "reached ${host} " . <$s> : "refused ${host}\\n"'`;
+    const serverRun = run(['perl', '-e', server], {
+      network: { mode: 'nat', ports: [parsePortMapping('0:80')] },
+      signal: ac.signal,
+      timeoutMs: 30_000,
+      onStarted: (info) => {
+        void (async () => {
+          try {
+            const port = info.network!.ports[0]!.hostPort;
+            for (let i = 0; i < 50 && !(await canConnect(port)); i++) await new Promise((r) => setTimeout(r, 50));
+            probe = await run(['sh', '-c', [probeScript(info.network!.address, 80), probeScript(hostIp!, port)].join('; ')], { network: { mode: 'nat' } });
+          } finally {
+            ac.abort();
+          }
+        })();
+      },
+    });
+    expect((await serverRun).result.reason).toBe('cancelled');
+    expect(probe!.stdout.split('\n')).toEqual([expect.stringMatching(/^refused 10\.213\./), `reached ${hostIp} neighbour`]);
   });
 });

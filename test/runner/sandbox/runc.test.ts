@@ -3,8 +3,9 @@ import {
   buildCreateArgv, buildDeleteArgv, buildKillArgv, buildListArgv, buildRunArgv, buildStartArgv, buildStateArgv, createContainerId, isBerthContainerId,
   type Runc,
 } from '../../../runner/sandbox/runc';
-import { buildNetnsAttachArgv, buildNetnsDeleteArgv } from '../../../runner/sandbox/network';
+import { buildHostGuardRule, buildIsolatePortArgv, buildNeighbourGuardRule, buildNetnsAttachArgv, buildNetnsDeleteArgv } from '../../../runner/sandbox/network';
 import { buildHandshakeHookSpec } from '../../../runner/sandbox/handshake';
+import { buildLoopbackUpArgv } from '../../../runner/sandbox/run';
 
 const runc: Runc = { binary: '/usr/sbin/runc', root: '/run/berth/runc' };
 
@@ -39,6 +40,18 @@ describe('runc argv', () => {
   it('pins and removes network namespaces with ip netns', () => {
     expect(buildNetnsAttachArgv('berth-a1', 42)).toEqual(['ip', 'netns', 'attach', 'berth-a1', '42']);
     expect(buildNetnsDeleteArgv('berth-a1')).toEqual(['ip', 'netns', 'delete', 'berth-a1']);
+    expect(buildLoopbackUpArgv(42)).toEqual(['nsenter', '-t', '42', '-n', 'ip', 'link', 'set', 'lo', 'up']);
+  });
+
+  it('guards the runner and the neighbours with iptables rules and port isolation', () => {
+    expect(buildHostGuardRule('berth0')).toEqual([
+      'INPUT', '-i', 'berth0', '-m', 'conntrack', '--ctstate', 'NEW,INVALID', '-m', 'comment', '--comment', 'berth: containers may not connect to the runner', '-j', 'DROP',
+    ]);
+    expect(buildNeighbourGuardRule('berth0')).toEqual([
+      'FORWARD', '-i', 'berth0', '-o', 'berth0', '-m', 'conntrack', '!', '--ctstate', 'DNAT', '-m', 'comment',
+      '--comment', 'berth: containers reach each other only through published ports', '-j', 'DROP',
+    ]);
+    expect(buildIsolatePortArgv('veth1234')).toEqual(['ip', 'link', 'set', 'dev', 'veth1234', 'type', 'bridge_slave', 'isolated', 'on']);
   });
 
   it('hands the state to a FIFO and waits for the answer in the hook', () => {
