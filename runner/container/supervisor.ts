@@ -5,8 +5,7 @@
 // running. The supervisor knows nothing of Postgres: it reports through `events`.
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildCgroupsPath, createParentCgroup, removeCgroups } from '../sandbox/cgroup';
-import { createAccountingCgroups, moveIntoAccounting, readAccountingVerdict, removeAccountingCgroups } from './accounting-cgroup';
+import { adoptIntoAccounting, buildCgroupsPath, createParentCgroup, readCgroupVerdict, removeCgroups } from '../sandbox/cgroup';
 import { buildHostsFile, type NetworkSettings, type PortMapping } from '../sandbox/cni-config';
 import { runCommand, type CommandResult } from '../sandbox/exec';
 import { buildHandshakeHook } from '../sandbox/handshake';
@@ -166,7 +165,6 @@ export class Supervisor {
     await writeFile(join(paths.bundle, 'resolv.conf'), this.o.resolvConf);
     const { memoryBytes, pidsLimit, ...cpu } = meta.resources;
     await createParentCgroup(meta.runcId, { memoryBytes, pidsLimit });
-    await createAccountingCgroups(meta.runcId);
     const handshake = await buildHandshakeHook(paths.bundle);
     let netnsPinned = false;
     try {
@@ -203,7 +201,7 @@ export class Supervisor {
       await writeContainerMeta(this.o.home, meta);
       const state = await Promise.race([handshake.state, shimExit.promise.then(() => undefined)]);
       if (!state || shimGone) throw new Error(`Cannot start container "${meta.key}": runc exited before the process started (see ${paths.runcLog})`);
-      await moveIntoAccounting(meta.runcId, state.pid);
+      await adoptIntoAccounting(meta.runcId, state.pid);
       await pinNetns(meta.runcId, state.pid);
       netnsPinned = true;
       // Restarts keep the host ports chosen the first time.
@@ -269,9 +267,7 @@ export class Supervisor {
     const { meta } = m;
     m.health?.stop();
     m.health = undefined;
-    const counted = await readAccountingVerdict(meta.runcId);
-    // describeRunResult takes "limit hit" as its OOM evidence; the oom_kill counter is exact.
-    const verdict = { memoryLimitHit: counted.oomKilled, oomKilled: counted.oomKilled, pidsLimitHit: counted.pidsLimitHit };
+    const verdict = await readCgroupVerdict(meta.runcId);
     const result = describeRunResult({ exitCode, memoryBytes: meta.resources.memoryBytes, pidsLimit: meta.resources.pidsLimit, verdict, durationMs: Date.now() - m.startedAt });
     await this.teardownRuntime(meta, true);
     await m.tail.poll(true).catch(() => {});
@@ -314,7 +310,6 @@ export class Supervisor {
     await deleteContainer(this.o.runc, meta.runcId).catch(() => {});
     await detachNetwork(this.o.networkSettings, meta.runcId).catch((e: unknown) => this.o.log?.(`detach ${meta.runcId}: ${(e as Error).message}`));
     if (netnsPinned) await unpinNetns(meta.runcId).catch(() => {});
-    await removeAccountingCgroups(meta.runcId).catch((e: unknown) => this.o.log?.((e as Error).message));
     await removeCgroups(meta.runcId).catch((e: unknown) => this.o.log?.((e as Error).message));
   }
 

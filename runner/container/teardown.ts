@@ -9,7 +9,6 @@ import { runCommand } from '../sandbox/exec';
 import { detachNetwork, unpinNetns } from '../sandbox/network';
 import { removeOverlay } from '../sandbox/overlay';
 import { deleteContainer, killContainer, type Runc } from '../sandbox/runc';
-import { removeAccountingCgroups } from './accounting-cgroup';
 import { describeContainerPaths } from './container-files';
 import { findStrayRules } from './stray-rules';
 
@@ -46,7 +45,6 @@ export async function teardownContainer(o: { home: string; runc: Runc; networkSe
     }
   });
   await step('netns', () => unpinNetns(runcId));
-  await step('accounting cgroups', () => removeAccountingCgroups(runcId));
   await step('cgroups', () => removeCgroups(runcId));
   if (!keepFiles) {
     await step('overlay', () => removeOverlay(paths.rootfsDir));
