@@ -58,6 +58,8 @@ export interface SupervisorOptions {
   resolvConf: string;
   events: SupervisorEvents;
   log?: (msg: string) => void;
+  /** Called at each start phase (benchmarks). */
+  trace?: (phase: string) => void;
 }
 
 interface Managed {
@@ -112,6 +114,7 @@ export class Supervisor {
     const m = this.track(meta, paths, 'starting');
     try {
       if ((await listMountsUnder(paths.rootfsDir)).length === 0) await mountOverlay(paths.rootfsDir, meta.lowerDirs, this.o.idmap);
+      this.o.trace?.('overlay');
       await m.tail.start();
       return await this.launch(m);
     } catch (error) {
@@ -163,8 +166,10 @@ export class Supervisor {
     await rm(join(paths.bundle, 'hook-answer'), { force: true });
     await writeFile(join(paths.bundle, 'hosts'), buildHostsFile(meta.plan.hostname));
     await writeFile(join(paths.bundle, 'resolv.conf'), this.o.resolvConf);
+    this.o.trace?.('files');
     const { memoryBytes, pidsLimit, ...cpu } = meta.resources;
     await createParentCgroup(meta.runcId, { memoryBytes, pidsLimit });
+    this.o.trace?.('cgroups');
     const handshake = await buildHandshakeHook(paths.bundle);
     let netnsPinned = false;
     try {
@@ -199,15 +204,19 @@ export class Supervisor {
         shimExit.resolve();
       });
       await writeContainerMeta(this.o.home, meta);
+      this.o.trace?.('shim spawned');
       const state = await Promise.race([handshake.state, shimExit.promise.then(() => undefined)]);
       if (!state || shimGone) throw new Error(`Cannot start container "${meta.key}": runc exited before the process started (see ${paths.runcLog})`);
+      this.o.trace?.('hook reached');
       await adoptIntoAccounting(meta.runcId, state.pid);
       await pinNetns(meta.runcId, state.pid);
       netnsPinned = true;
+      this.o.trace?.('netns pinned');
       // Restarts keep the host ports chosen the first time.
       const network = await attachNetwork(this.o.networkSettings, meta.runcId, `/run/netns/${meta.runcId}`, meta.boundPorts ?? meta.ports);
       meta.boundPorts = network.ports;
       meta.address = network.address;
+      this.o.trace?.('network attached');
       await writeContainerMeta(this.o.home, meta);
       await writeFile(join(paths.bundle, 'hosts'), buildHostsFile(meta.plan.hostname, network.address));
       handshake.release(true);
