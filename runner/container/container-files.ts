@@ -27,6 +27,8 @@ export interface ContainerMeta {
   health?: HealthPlan;
   restartCount: number;
   shimPid?: number;
+  /** Keep stdin open on a FIFO for attach (Docker's `-i`). */
+  openStdin?: boolean;
   /** The container's address on the bridge, for health probes after adoption. */
   address?: string;
 }
@@ -43,6 +45,7 @@ export interface ContainerPaths {
   stderr: string;
   offsets: string;
   exitFile: string;
+  stdin: string;
   bundle: string;
   runcLog: string;
   rootfsDir: string;
@@ -62,6 +65,7 @@ export function describeContainerPaths(home: string, runcId: string): ContainerP
     stderr: join(dir, 'stderr.log'),
     offsets: join(dir, 'log-offsets.json'),
     exitFile: join(dir, 'exit'),
+    stdin: join(dir, 'stdin'),
     bundle,
     runcLog: join(bundle, 'runc.log'),
     rootfsDir: sandboxRootfsDir(home, runcId),

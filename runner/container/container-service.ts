@@ -48,6 +48,8 @@ interface StoredSpec {
   user?: string | null;
   hostname?: string | null;
   tty?: boolean;
+  /** Keep stdin open for attach (Docker's -i). */
+  stdin?: boolean;
   memoryMb?: number | null;
   cpus?: number | null;
   pidsLimit?: number | null;
@@ -102,6 +104,7 @@ export function buildContainerMeta(row: Container, image: ResolvedImage, default
     restartCount: row.restartCount,
   };
   if (spec.health) meta.health = spec.health;
+  if (spec.stdin === true) meta.openStdin = true;
   return meta;
 }
 

@@ -3,6 +3,7 @@
 // dead (no heartbeat) back to the queue so live runners start them again.
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import type { Server } from 'node:net';
 import { join } from 'node:path';
 import { createDb } from '../../db/client';
 import { rescheduleContainersOfDeadRunners } from '../../db/queries/container-runs';
@@ -13,6 +14,7 @@ import { buildResolvConf } from '../sandbox/cni-config';
 import { DEFAULT_IDMAP } from '../sandbox/idmap';
 import { DEFAULT_RUNC } from '../sandbox/runc';
 import type { JobHandler } from '../queue/worker';
+import { serveAttach } from './attach';
 import { ContainerService } from './container-service';
 import { createDeployHandler } from './deploy';
 import { createContainerHandlers } from './handlers';
@@ -56,10 +58,12 @@ export function createContainerRuntime(config: ContainerRuntimeConfig, env: Node
     onRemoved: (runcId) => layers.release(runcId),
     log,
   });
+  let attachServer: Server | undefined;
   const ready = (async () => {
     await mkdir(config.home, { recursive: true, mode: 0o711 });
     await layers.open();
     const report = await service.reconcile();
+    attachServer = await serveAttach(join(config.home, 'attach.sock'), (id) => service.supervisor.attach(id));
     log(`reconciled: adopted ${report.adopted.length}, restarted ${report.restarted.length}, exited ${report.exited.length}, cleaned ${report.cleaned.length}, lost ${report.lost.length}${report.errors.length ? `; errors: ${report.errors.join('; ')}` : ''}`);
   })();
   ready.catch((e: unknown) => log(`reconcile failed: ${(e as Error).message}`));
@@ -81,6 +85,7 @@ export function createContainerRuntime(config: ContainerRuntimeConfig, env: Node
     ready,
     async stop() {
       clearInterval(timer);
+      attachServer?.close();
       // The containers keep running under their shims; the next runner process adopts them.
       await service.supervisor.detachAll();
       await sql.end({ timeout: 5 });

@@ -4,7 +4,7 @@
 // given, and the runner may die and come back: the container, its logs and its exit status do not
 // depend on the runner process. Arguments travel as argv, never inside the script.
 import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, constants, openSync } from 'node:fs';
 import { buildRunArgv, type Runc } from '../sandbox/runc';
 
 export const SHIM_SCRIPT = 'e=$1; shift; "$@"; c=$?; echo "$c" > "$e.tmp" && mv "$e.tmp" "$e"';
@@ -15,6 +15,8 @@ export interface ShimPaths {
   exitFile: string;
   stdout: string;
   stderr: string;
+  /** A FIFO the container reads as stdin (interactive containers); /dev/null otherwise. */
+  stdin?: string;
 }
 
 export function buildShimArgv(runc: Runc, runcId: string, paths: ShimPaths): string[] {
@@ -25,9 +27,12 @@ export function buildShimArgv(runc: Runc, runcId: string, paths: ShimPaths): str
 export function spawnShim(runc: Runc, runcId: string, paths: ShimPaths, onExit?: () => void): number {
   const out = openSync(paths.stdout, 'a', 0o600);
   const err = openSync(paths.stderr, 'a', 0o600);
+  // O_RDWR on a FIFO opens without waiting for a writer, and keeps a writer so the container never
+  // sees EOF between attach sessions (Docker's `-i`).
+  const input = paths.stdin ? openSync(paths.stdin, constants.O_RDWR) : undefined;
   try {
     const argv = buildShimArgv(runc, runcId, paths);
-    const child = spawn(argv[0]!, argv.slice(1), { cwd: paths.bundle, detached: true, stdio: ['ignore', out, err] });
+    const child = spawn(argv[0]!, argv.slice(1), { cwd: paths.bundle, detached: true, stdio: [input ?? 'ignore', out, err] });
     if (onExit) child.on('exit', onExit);
     child.on('error', () => onExit?.());
     child.unref();
@@ -36,6 +41,7 @@ export function spawnShim(runc: Runc, runcId: string, paths: ShimPaths, onExit?:
   } finally {
     closeSync(out);
     closeSync(err);
+    if (input !== undefined) closeSync(input);
   }
 }
 

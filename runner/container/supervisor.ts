@@ -3,7 +3,7 @@
 // exit status and reason, restart policy with backoff, health checks, stop (STOPSIGNAL, then SIGKILL
 // after the grace period), removal, exec, and adoption of containers a previous runner process left
 // running. The supervisor knows nothing of Postgres: it reports through `events`.
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { adoptIntoAccounting, buildCgroupsPath, createParentCgroup, readCgroupVerdict, removeCgroups } from '../sandbox/cgroup';
 import { buildHostsFile, type NetworkSettings, type PortMapping } from '../sandbox/cni-config';
@@ -16,6 +16,7 @@ import { deleteContainer, killContainer, type Runc } from '../sandbox/runc';
 import { buildRuntimeSpec } from '../sandbox/spec';
 import { describeRunResult } from '../sandbox/verdict';
 import { describeContainerPaths, readExitFile, writeContainerMeta, type ContainerMeta, type ContainerPaths } from './container-files';
+import { openAttachSession, type AttachSession } from './attach';
 import { HealthMonitor, probeHttp, probeTcp, type HealthStatus } from './health';
 import { LogTail, type LogLineOut } from './log-tail';
 import { nextRestartDelay, parseRestartPolicy, shouldRestart } from './restart-policy';
@@ -199,7 +200,8 @@ export class Supervisor {
       await writeFile(join(paths.bundle, 'config.json'), JSON.stringify(spec));
       let shimGone = false;
       const shimExit = deferred();
-      meta.shimPid = spawnShim(this.o.runc, meta.runcId, paths, () => {
+      if (meta.openStdin) await ensureFifo(paths.stdin);
+      meta.shimPid = spawnShim(this.o.runc, meta.runcId, { ...paths, stdin: meta.openStdin ? paths.stdin : undefined }, () => {
         shimGone = true;
         shimExit.resolve();
       });
@@ -381,9 +383,29 @@ export class Supervisor {
     for (const key of [...this.managed.keys()]) await this.detach(key);
   }
 
+  /**
+   * An attach session: what is written goes to the container's stdin (when it was started with
+   * openStdin), and everything it prints from now on (stdout and stderr, raw) is read. See attach.ts.
+   */
+  attach(key: string): AttachSession {
+    const m = this.managed.get(key);
+    if (!m || m.state !== 'running') throw new Error(`Cannot attach to container "${key}": it is not running here`);
+    return openAttachSession({ stdout: m.paths.stdout, stderr: m.paths.stderr, stdin: m.meta.openStdin ? m.paths.stdin : undefined, exited: m.exited });
+  }
+
   statusOf(key: string): Managed['state'] | undefined {
     return this.managed.get(key)?.state;
   }
+}
+
+async function ensureFifo(path: string): Promise<void> {
+  try {
+    if ((await stat(path)).isFIFO()) return;
+  } catch {
+    // absent: made below
+  }
+  const r = await runCommand(['mkfifo', '-m', '600', path]);
+  if (r.code !== 0) throw new Error(`Cannot make the stdin FIFO "${path}": ${r.stderr.trim()}`);
 }
 
 export function buildExecArgv(runc: Runc, meta: ContainerMeta, argv: string[], opts: { env?: string[]; user?: { uid: number; gid: number }; cwd?: string }): string[] {

@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { serveAttach } from '../../../runner/container/attach';
 import { DEFAULT_RUNC } from '../../../runner/sandbox/runc';
 import { teardownContainer } from '../../../runner/container/teardown';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -146,6 +149,38 @@ describe('Supervisor', () => {
     expect(asUser.stdout).toBe('33\n');
     await sup.remove(m.key);
     await expect(sup.exec(m.key, ['true'])).rejects.toThrow('it is not running here');
+    expect(countLeftovers([m.runcId])).toEqual([]);
+  });
+
+  it('attaches over a unix socket: input reaches stdin, output comes back, the session ends with the container', async () => {
+    const ev = recordEvents();
+    const sup = new Supervisor({ ...supervisorDefaults, home: fx.home, networkSettings: fx.networkSettings, resolvConf: fx.resolvConf, events: ev });
+    const m = meta('while read -r line; do [ "$line" = quit ] && exit 5; echo "got $line"; done', { openStdin: true });
+    await sup.start(m);
+    const socketPath = join(fx.home, 'attach.sock');
+    const server = await serveAttach(socketPath, (id) => sup.attach(id));
+    try {
+      const client = connect(socketPath);
+      let out = '';
+      client.on('data', (d: Buffer) => (out += d.toString()));
+      const closed = new Promise((r) => client.on('close', r));
+      client.write(JSON.stringify({ containerId: m.key }) + '\nhello\n');
+      for (let i = 0; i < 100 && !out.includes('got hello'); i++) await new Promise((r) => setTimeout(r, 20));
+      client.write('second\nquit\n');
+      await closed;
+      expect(out).toBe('got hello\ngot second\n');
+      const exited = await ev.waitFor((e) => e.type === 'exited' && e.key === m.key);
+      expect(exited.type === 'exited' && exited.info.exitCode).toBe(5);
+      const bad = connect(socketPath);
+      let answer = '';
+      bad.on('data', (d: Buffer) => (answer += d.toString()));
+      bad.write('{"containerId":"../x"}\n');
+      await new Promise((r) => bad.on('close', r));
+      expect(answer).toBe('error: Cannot attach: "containerId" must be a container id\n');
+    } finally {
+      server.close();
+      await sup.remove(m.key);
+    }
     expect(countLeftovers([m.runcId])).toEqual([]);
   });
 });
