@@ -3,6 +3,7 @@
 // exit status and reason, restart policy with backoff, health checks, stop (STOPSIGNAL, then SIGKILL
 // after the grace period), removal, exec, and adoption of containers a previous runner process left
 // running. The supervisor knows nothing of Postgres: it reports through `events`.
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { adoptIntoAccounting, buildCgroupsPath, createParentCgroup, readCgroupVerdict, removeCgroups } from '../sandbox/cgroup';
@@ -88,10 +89,15 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
   return { promise, resolve };
 }
 
-async function readNofileLimit(): Promise<number> {
-  const { readFile } = await import('node:fs/promises');
-  const m = /^Max open files\s+\S+\s+(\S+)/m.exec(await readFile('/proc/self/limits', 'utf8'));
-  return Math.min(m && m[1] !== 'unlimited' ? Number(m[1]) : 1_048_576, 1_048_576);
+let nofileLimit: number | undefined;
+
+/** RLIMIT_NOFILE inside a user namespace cannot exceed the runner's own hard limit. */
+function readNofileLimit(): number {
+  if (nofileLimit === undefined) {
+    const m = /^Max open files\s+\S+\s+(\S+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    nofileLimit = Math.min(m && m[1] !== 'unlimited' ? Number(m[1]) : 1_048_576, 1_048_576);
+  }
+  return nofileLimit;
 }
 
 export class Supervisor {
@@ -113,12 +119,18 @@ export class Supervisor {
     const paths = describeContainerPaths(this.o.home, meta.runcId);
     await writeContainerMeta(this.o.home, meta);
     const m = this.track(meta, paths, 'starting');
-    try {
-      if ((await listMountsUnder(paths.rootfsDir)).length === 0) await mountOverlay(paths.rootfsDir, meta.lowerDirs, this.o.idmap);
+    // The overlay mounts while the bundle, cgroups and spec are prepared; runc needs it only at spawn.
+    const rootfs = (async () => {
+      const leftover = existsSync(paths.rootfsDir) && (await listMountsUnder(paths.rootfsDir)).length > 0;
+      if (!leftover) await mountOverlay(paths.rootfsDir, meta.lowerDirs, this.o.idmap);
       this.o.trace?.('overlay');
+    })();
+    rootfs.catch(() => {});
+    try {
       await m.tail.start();
-      return await this.launch(m);
+      return await this.launch(m, rootfs);
     } catch (error) {
+      await rootfs.catch(() => {});
       this.managed.delete(meta.key);
       await m.tail.stop();
       throw error;
@@ -155,7 +167,7 @@ export class Supervisor {
     return m;
   }
 
-  private async launch(m: Managed): Promise<RunningInfo> {
+  private async launch(m: Managed, rootfsReady: Promise<void> = Promise.resolve()): Promise<RunningInfo> {
     const { meta, paths } = m;
     const d = deferred();
     m.exited = d.promise;
@@ -174,7 +186,7 @@ export class Supervisor {
     const handshake = await buildHandshakeHook(paths.bundle);
     let netnsPinned = false;
     try {
-      const nofile = await readNofileLimit();
+      const nofile = readNofileLimit();
       const spec = buildRuntimeSpec({
         process: {
           args: meta.plan.args,
@@ -201,6 +213,7 @@ export class Supervisor {
       let shimGone = false;
       const shimExit = deferred();
       if (meta.openStdin) await ensureFifo(paths.stdin);
+      await rootfsReady;
       meta.shimPid = spawnShim(this.o.runc, meta.runcId, { ...paths, stdin: meta.openStdin ? paths.stdin : undefined }, () => {
         shimGone = true;
         shimExit.resolve();
