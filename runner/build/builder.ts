@@ -7,6 +7,7 @@ import type { Db } from '../../db/client';
 import { BlobStore } from '../../functions/storage/blob-store';
 import { createS3Client, readS3Config } from '../../functions/storage/s3';
 import { LayerStore } from '../image/layer-store';
+import { createUpstreamPuller } from '../image/upstream-registry';
 import { buildResolvConf } from '../sandbox/cni-config';
 import { DEFAULT_IDMAP } from '../sandbox/idmap';
 import type { JobHandler } from '../queue/worker';
@@ -69,6 +70,12 @@ export function createBuilder(s: BuilderSettings): { handler: JobHandler; makeEn
         db,
         blobs,
         ownHosts: ownRegistryHosts(s.env),
+        upstream: createUpstreamPuller({
+          db,
+          blobs,
+          dockerHubUrl: s.env.BERTH_UPSTREAM_REGISTRY,
+          insecureHosts: (s.env.BERTH_INSECURE_REGISTRIES ?? '').split(',').filter(Boolean),
+        }),
         bootstrap: { workDir: join(s.home, 'bootstrap'), cacheDir: s.env.BERTH_DEBOOTSTRAP_CACHE, mirrors: { debian: s.env.BERTH_DEBIAN_MIRROR, ubuntu: s.env.BERTH_UBUNTU_MIRROR } },
         log: s.log,
       },

@@ -45,10 +45,14 @@ export async function runLayerStep(
   const fs = await mountStepFs(join(req.workDir, o.name), lowers, env.idmap);
   try {
     await ensureWorkdir(env, fs.layout.merged, o.config.WorkingDir);
+    const t0 = Date.now();
     await change(fs.layout.merged);
     await fs.unmount();
+    const t1 = Date.now();
     const blob = await writeLayer(fs.layout.upper, join(req.workDir, `${o.name}.tar.gz`), { idmap: env.idmap, sourceDateEpoch: o.sourceDateEpoch });
+    const t2 = Date.now();
     const uploaded = await uploadBlob(env.db, env.blobs, { digest: blob.digest, size: blob.size, mediaType: OCI_LAYER_GZIP, diffId: blob.diffId, path: blob.path });
+    req.log.line(` ---> step ${((t1 - t0) / 1000).toFixed(2)}s, layer ${(blob.size / 1e6).toFixed(1)} MB in ${((t2 - t1) / 1000).toFixed(2)}s, upload ${((Date.now() - t2) / 1000).toFixed(2)}s`, 'system');
     await env.layers.lease(req.buildId, [blob.diffId]);
     await env.layers.adopt(blob.diffId, fs.layout.upper, blob.tarSize);
     const layer: BuiltLayer = { digest: blob.digest, diffId: blob.diffId, size: blob.size };

@@ -49,6 +49,24 @@ export interface BootstrappedImage {
   config: ImageConfig;
 }
 
+/** What the official images add for container use (debuerreotype's minimizing config). */
+const CONTAINER_FILES: [string, string, number][] = [
+  [
+    'etc/apt/apt.conf.d/docker-clean',
+    'DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };\n' +
+      'APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };\n' +
+      'Dir::Cache::pkgcache "";\nDir::Cache::srcpkgcache "";\n',
+    0o644,
+  ],
+  ['etc/apt/apt.conf.d/docker-autoremove-suggests', 'Apt::AutoRemove::SuggestsImportant "false";\n', 0o644],
+  ['etc/apt/apt.conf.d/docker-no-languages', 'Acquire::Languages "none";\n', 0o644],
+  ['etc/apt/apt.conf.d/docker-gzip-indexes', 'Acquire::GzipIndexes "true";\n', 0o644],
+  ['usr/sbin/policy-rc.d', '#!/bin/sh\nexit 101\n', 0o755],
+];
+
+/** Bumped when what a bootstrapped image holds changes, so caches keyed by suite are rebuilt. */
+const RECIPE = 'v2';
+
 const DEFAULT_MIRRORS = { debian: 'http://deb.debian.org/debian', ubuntu: 'http://archive.ubuntu.com/ubuntu' };
 
 /** The config the official images carry, with the layer's diff_id. */
@@ -110,8 +128,10 @@ async function bootstrapFresh(t: BootstrapTarget, outPath: string, o: BootstrapO
   try {
     const mirror = o.mirrors?.[t.distro] ?? DEFAULT_MIRRORS[t.distro];
     await run(['debootstrap', '--variant=minbase', t.suite, rootfs, mirror], o.log, signal);
-    // As the official images: no package lists or downloaded debs left in the layer.
+    // As the official images: no package lists or downloaded debs left in the layer, and the apt
+    // and dpkg settings they ship for containers (cleaned caches, no daemons started by installs).
     await run(['sh', '-c', 'rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin "$1"/var/cache/apt/archives/*.deb', 'sh', rootfs]);
+    for (const [path, content, mode] of CONTAINER_FILES) await writeFile(join(rootfs, path), content, { mode });
     const created = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     const epoch = Math.floor(Date.parse(created) / 1000);
     const layer = await writeLayer(rootfs, outPath, {
@@ -130,7 +150,7 @@ export async function bootstrapImage(t: BootstrapTarget, outPath: string, o: Boo
   if (!o.cacheDir) return bootstrapFresh(t, outPath, o, signal);
   const cacheDir = o.cacheDir;
   await mkdir(cacheDir, { recursive: true });
-  const base = join(cacheDir, `${t.distro}-${t.suite}-amd64`);
+  const base = join(cacheDir, `${t.distro}-${t.suite}-amd64-${RECIPE}`);
   return withLock(`${base}.lock`, async () => {
     if (existsSync(`${base}.json`) && existsSync(`${base}.tar.gz`)) {
       const cached = JSON.parse(await readFile(`${base}.json`, 'utf8')) as BootstrappedImage;

@@ -20,6 +20,6 @@ describe('normaliseImageReference', () => {
   });
 
   it('names the reference in its error', () => {
-    expect(() => normaliseImageReference('Not Valid')).toThrow(/^Invalid image reference "Not Valid": expected/);
+    expect(() => normaliseImageReference('Not Valid')).toThrow(/^Invalid image reference "Not Valid"/);
   });
 });
