@@ -89,6 +89,7 @@ export function createBuildHandler(makeEnv: (db: JobContext['db']) => Promise<Bu
         buildArgs: (build.buildArgs ?? {}) as Record<string, string>,
         target: build.target ?? undefined,
         noCache: build.noCache,
+        cacheFrom: build.cacheFrom,
         repository: targets.repository,
         tags: targets.tags,
         labels: (build.labels ?? {}) as Record<string, string>,
@@ -103,7 +104,11 @@ export function createBuildHandler(makeEnv: (db: JobContext['db']) => Promise<Bu
     } catch (err) {
       const cancelled = ctx.signal.aborted && ctx.signal.reason === 'cancelled';
       const timedOut = !ctx.signal.aborted && signal.aborted;
-      const message = cancelled || err instanceof BuildCancelledError ? 'Build cancelled' : timedOut ? `Build timed out after ${Math.round((o.timeoutMs ?? 0) / 1000)}s` : (err as Error).message;
+      const message = timedOut
+        ? `Build timed out after ${Math.round((o.timeoutMs ?? 0) / 1000)}s`
+        : cancelled || err instanceof BuildCancelledError
+          ? 'Build cancelled'
+          : (err as Error).message;
       log.line(`ERROR: ${message}`, 'stderr');
       await log.flush();
       if (ctx.signal.aborted && ctx.signal.reason !== 'cancelled') throw err; // lease lost or shutdown: another attempt owns the build
