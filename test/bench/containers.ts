@@ -123,7 +123,17 @@ async function main() {
   const layer = JSON.parse(readFileSync(`${layerFile}.json`, 'utf8')) as { digest: string; diffId: string; size: number };
   const s3dir = mkdtempSync(join(tmpdir(), 'berth-bench-s3-'));
   const s3port = await freePort();
-  const s3 = await serveS3(s3dir, s3port, 'bench');
+  const s3 = await serveS3(s3dir, s3port, 'bench').catch((e: unknown) => {
+    rmSync(s3dir, { recursive: true, force: true });
+    throw e;
+  });
+  const cleanup = async () => {
+    await s3.close();
+    rmSync(s3dir, { recursive: true, force: true });
+    chmodSync(fx.home, 0o700);
+    fx.remove();
+  };
+  process.once('uncaughtException', () => void cleanup());
   const blobs = new BlobStore(createS3Client({ endpoint: `http://127.0.0.1:${s3port}`, region: 'us-east-1', bucket: 'bench', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', forcePathStyle: true }), 'bench');
   await blobs.put(blobKey(layer.digest), new Uint8Array(readFileSync(layerFile)), layer.size);
   const warm = new LayerStore({ root: join(fx.home, 'layers-warm'), blobs, idmap: DEFAULT_IDMAP });
@@ -182,10 +192,7 @@ async function main() {
       rmSync(join(fx.home, `layers-cold-${i}`), { recursive: true, force: true });
     }
   } finally {
-    await s3.close();
-    rmSync(s3dir, { recursive: true, force: true });
-    chmodSync(fx.home, 0o700);
-    fx.remove();
+    await cleanup();
   }
   console.log(`container start on this machine, medians (${ROUNDS} rounds; ${PULL_ROUNDS} for pulls):`);
   for (const [k, v] of Object.entries(results)) console.log(`  ${k.padEnd(44)} ${median(v).toFixed(1).padStart(8)} ms`);
