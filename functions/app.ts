@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { renderError } from './core/errors';
 import { account } from './api/account';
+import { createGitRoutes } from './git/smart-http';
 import { health } from './health';
 import type { AppEnv, PlatformFactory } from './platform';
 
@@ -24,6 +25,7 @@ export function createApp(platform: PlatformFactory): Hono<AppEnv> {
 
   app.route('/healthz', health);
   app.route('/api/v1/account', account);
+  app.route('/', createGitRoutes());
 
   return app;
 }
