@@ -5,6 +5,9 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
+import { createGitRoutes, type GitHttpOptions } from '../../../functions/git/smart-http';
+import type { AppEnv, Platform } from '../../../functions/platform';
 import { createDb } from '../../../db/client';
 import { findAccountByName } from '../../../db/queries/accounts';
 import { createApp } from '../../../functions/app';
@@ -14,12 +17,23 @@ import { apps } from '../../../db/schema';
 import { freePort } from '../../../infra/services';
 import type { TestStack } from '../../setup/stack';
 
-export async function startGitServer(stack: TestStack) {
+/** With options, only the git routes are served, configured by them. */
+export async function startGitServer(stack: TestStack, options?: GitHttpOptions) {
   const { db, sql } = createDb(stack.env.DATABASE_URL!, { max: 6 });
   const s3config = readS3Config(stack.env);
   const port = await freePort();
-  const platform = { db, s3: createS3Client(s3config), bucket: s3config.bucket, publicUrl: `http://127.0.0.1:${port}` };
-  const server = serve({ fetch: createApp(() => platform).fetch, port, hostname: '127.0.0.1' });
+  const platform: Platform = { db, s3: createS3Client(s3config), bucket: s3config.bucket, publicUrl: `http://127.0.0.1:${port}` };
+  let fetch = createApp(() => platform).fetch;
+  if (options) {
+    const only = new Hono<AppEnv>();
+    only.use(async (c, next) => {
+      c.set('platform', platform);
+      await next();
+    });
+    only.route('/', createGitRoutes(options));
+    fetch = only.fetch;
+  }
+  const server = serve({ fetch, port, hostname: '127.0.0.1' });
   await new Promise<void>((r) => server.once('listening', () => r()));
   const work = mkdtempSync(join(tmpdir(), 'berth-git-'));
   return {
