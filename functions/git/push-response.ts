@@ -1,5 +1,5 @@
 // The answer to a push, streamed: progress on sideband 2 (forced updates, then the deploy branch's
-// build as it runs), the report-status on sideband 1, a failed build as a sideband-3 error so the
+// build as it runs, even under `quiet`, which silences only receive-pack's own progress), the report-status on sideband 1, a failed build as a sideband-3 error so the
 // push exits non-zero after its refs were recorded.
 import { createBuild } from '../../db/queries/builds';
 import type { App } from '../../db/schema';
@@ -48,7 +48,6 @@ export async function respondToPush(platform: Platform, app: App, raw: Request, 
   }
 
   const sideband = req.capabilities.has('side-band-64k') || req.capabilities.has('side-band');
-  const quiet = req.capabilities.has('quiet');
   const wantsReport = req.capabilities.has('report-status') || req.capabilities.has('report-status-v2');
   const report = wantsReport ? reportStatus(result) : new Uint8Array(0);
   if (result.unpackError) result.notes.push(`error: ${result.unpackError}`);
@@ -73,7 +72,7 @@ export async function respondToPush(platform: Platform, app: App, raw: Request, 
           });
           progress(`Building ${app.name} at ${result.deploy.commit.slice(0, 12)} (build ${build.id})`);
           if (sideband) {
-            const end = await followBuild(platform.db, build.id, (line) => quiet || progress(line), {
+            const end = await followBuild(platform.db, build.id, progress, {
               onIdle: () => controller.enqueue(encodeSideband(1, new Uint8Array(0))[0]!),
             });
             if (end?.status === 'succeeded') progress(`Deployed to ${appAddress(platform, app)}`);

@@ -52,7 +52,10 @@ export async function startGitServer(stack: TestStack, options?: GitHttpOptions)
       return row!;
     },
     async close() {
-      await new Promise<void>((r) => server.close(() => r()));
+      await new Promise<void>((r) => {
+        server.close(() => r());
+        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+      });
       await sql.end({ timeout: 5 });
       rmSync(work, { recursive: true, force: true });
     },
@@ -80,13 +83,16 @@ export interface GitRun {
  * Runs git without blocking (the server under test shares this process); never throws, so a test
  * can assert on refusals.
  */
-export function git(cwd: string, args: string[], env: Record<string, string> = {}): Promise<GitRun> {
+export function git(cwd: string, args: string[], env: Record<string, string> = {}, onStderr?: (text: string) => void): Promise<GitRun> {
   return new Promise((resolve) => {
     const child = spawn('git', args, { cwd, env: { ...GIT_ENV, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      onStderr?.(stderr);
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
     child.on('close', (code) => {
       clearTimeout(timer);
