@@ -1,7 +1,7 @@
 // The answer to a push, streamed: progress on sideband 2 (forced updates, then the deploy branch's
 // build as it runs, even under `quiet`, which silences only receive-pack's own progress), the report-status on sideband 1, a failed build as a sideband-3 error so the
 // push exits non-zero after its refs were recorded.
-import { createBuild } from '../../db/queries/builds';
+import { createGitBuild } from '../../db/queries/git-builds';
 import type { App } from '../../db/schema';
 import type { Platform } from '../platform';
 import { followBuild } from './build-progress';
@@ -61,7 +61,7 @@ export async function respondToPush(platform: Platform, app: App, raw: Request, 
         for (const n of result.notes) progress(n);
         let failure: string | undefined;
         if (result.deploy) {
-          const build = await createBuild(platform.db, {
+          const build = await createGitBuild(platform.db, {
             accountId: app.accountId,
             appId: app.id,
             source: 'git',

@@ -28,18 +28,22 @@ export function repoPath(value: string, what: string): string {
 export async function materializeGitContext(env: RepositoryCacheEnv, build: Build, signal?: AbortSignal): Promise<GitContext> {
   if (!build.gitCommit || !build.appId) throw new Error(`Cannot materialise build ${build.id}: it has no git commit or app`);
   if (!/^[0-9a-f]{40}$/.test(build.gitCommit)) throw new Error(`Cannot materialise build ${build.id}: "${build.gitCommit}" is not a commit id`);
+  const commit = build.gitCommit;
   const [app] = await env.db.select().from(apps).where(eq(apps.id, build.appId));
   if (!app) throw new Error(`Cannot materialise build ${build.id}: its app no longer exists`);
   const { gitDir } = await syncRepository(env, app.id);
-  await runGit(['cat-file', '-e', `${build.gitCommit}^{commit}`], { gitDir }).catch(() => {
-    throw new Error(`Cannot build commit ${build.gitCommit}: it is not in the pushed repository`);
+  await runGit(['cat-file', '-e', `${commit}^{commit}`], { gitDir }).catch(() => {
+    throw new Error(`Cannot build commit ${commit}: it is not in the pushed repository`);
   });
   const context = repoPath(app.contextPath, 'context path');
   // The app's Dockerfile path is relative to the repository root, as on the push's build row.
   const dockerfileInRepo = repoPath(build.dockerfilePath || app.dockerfilePath, 'Dockerfile path');
-  const treeish = context ? `${build.gitCommit}:${context}` : build.gitCommit;
+  await runGit(['cat-file', '-e', `${commit}:${dockerfileInRepo}`], { gitDir }).catch(() => {
+    throw new Error(`Cannot build commit ${commit.slice(0, 12)}: it has no "${dockerfileInRepo}"`);
+  });
+  const treeish = context ? `${commit}:${context}` : commit;
   const tar = await runGit(['archive', '--format=tar', treeish], { gitDir, signal }).catch((err: Error) => {
-    throw new Error(`Cannot build commit ${build.gitCommit.slice(0, 12)}: context path "${app.contextPath}" is not a directory in it (${err.message})`);
+    throw new Error(`Cannot build commit ${commit.slice(0, 12)}: context path "${app.contextPath}" is not a directory in it (${err.message})`);
   });
   const hex = createHash('sha256').update(tar).digest('hex');
   const digest = `sha256:${hex}`;
@@ -47,10 +51,7 @@ export async function materializeGitContext(env: RepositoryCacheEnv, build: Buil
   let dockerfile: string | null = null;
   let dockerfilePath = posix.relative(context || '.', dockerfileInRepo);
   if (dockerfilePath.startsWith('..')) {
-    const text = await runGit(['show', `${build.gitCommit}:${dockerfileInRepo}`], { gitDir }).catch(() => {
-      throw new Error(`Cannot build commit ${build.gitCommit!.slice(0, 12)}: it has no "${dockerfileInRepo}"`);
-    });
-    dockerfile = text.toString('utf8');
+    dockerfile = (await runGit(['show', `${commit}:${dockerfileInRepo}`], { gitDir })).toString('utf8');
     dockerfilePath = posix.basename(dockerfileInRepo);
   }
   const result: GitContext = { contextDigest: digest, contextMediaType: 'application/x-tar', dockerfilePath, dockerfile };

@@ -4,6 +4,11 @@ import { join } from 'node:path';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { appendLogLines } from '../../../db/queries/logs';
+import { registerRunner } from '../../../db/queries/runners';
+import { newId } from '../../../functions/core/ids';
+import { BlobStore, contextKey } from '../../../functions/storage/blob-store';
+import { createGitContextHandler } from '../../../runner/git/git-context-job';
+import { startQueueWorker } from '../../../runner/queue/worker';
 import { builds, jobs } from '../../../db/schema';
 import { commitFiles, git, gitOk, initRepo, startGitServer } from './git-server';
 
@@ -45,7 +50,8 @@ describe('push to the deploy branch', () => {
     const build = await buildOf(app.id, head);
     expect(build).toMatchObject({ source: 'git', gitRef: 'refs/heads/main', deployOnSuccess: true, status: 'queued', contextDigest: null });
     const [job] = await server.db.select().from(jobs).where(eq(jobs.subjectId, build.id));
-    expect(job!.kind).toBe('build');
+    expect(job!.kind).toBe('git-context');
+    await server.db.update(jobs).set({ status: 'cancelled' }).where(eq(jobs.subjectId, build.id));
     await server.db.update(builds).set({ status: 'running' }).where(eq(builds.id, build.id));
     await appendLogLines(server.db, { kind: 'build', id: build.id }, [{ line: 'Step 1/2 : FROM scratch' }]);
     await waitFor('the first step on the push', async () => (sawStepEarly ? true : undefined));
@@ -67,6 +73,7 @@ describe('push to the deploy branch', () => {
     const head = commitFiles(dir, { 'x.txt': 'x\n' }, 'break');
     const push = git(dir, ['push', server.url(app.name), 'main']);
     const build = await buildOf(app.id, head);
+    await server.db.update(jobs).set({ status: 'cancelled' }).where(eq(jobs.subjectId, build.id));
     await appendLogLines(server.db, { kind: 'build', id: build.id }, [{ line: 'Step 2/2 : RUN false' }]);
     await server.db.update(builds).set({ status: 'failed', error: 'RUN false exited with 1', finishedAt: new Date() }).where(eq(builds.id, build.id));
     const r = await push;
@@ -75,5 +82,41 @@ describe('push to the deploy branch', () => {
     expect(r.status).not.toBe(0);
     const remote = (await git(dir, ['ls-remote', server.url(app.name)])).stdout;
     expect(remote).toContain(`${head}\trefs/heads/main`);
+  });
+});
+
+describe('the git-context job on a runner', () => {
+  it('materialises the pushed commit, queues the build job, and fails the build of a commit without its Dockerfile', async () => {
+    const app = await server.createApp({ deployBranch: 'main' });
+    const blobs = new BlobStore(server.platform.s3, server.platform.bucket);
+    const runnerId = newId('run');
+    await registerRunner(server.db, { id: runnerId, hostname: 'test', address: '127.0.0.1', capacity: {}, labels: {}, version: 'test' });
+    const worker = startQueueWorker({ db: server.db, runnerId, handlers: { 'git-context': createGitContextHandler({ blobs, dir: join(server.work, 'runner-git') }) }, pollMinMs: 50, pollMaxMs: 200 });
+    try {
+      const dir = initRepo(join(server.work, `${app.name}-job`), { Dockerfile: 'FROM scratch\n', 'a.txt': 'a\n' });
+      const head = gitOk(dir, ['rev-parse', 'HEAD']).trim();
+      const push = git(dir, ['push', server.url(app.name), 'main']);
+      const build = await buildOf(app.id, head);
+      const buildJob = await waitFor('the build job', async () => {
+        const [j] = await server.db.select().from(jobs).where(and(eq(jobs.subjectId, build.id), eq(jobs.kind, 'build')));
+        return j;
+      });
+      await server.db.update(jobs).set({ status: 'cancelled' }).where(eq(jobs.id, buildJob.id));
+      const [ready] = await server.db.select().from(builds).where(eq(builds.id, build.id));
+      expect(ready!.contextDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
+      expect(await blobs.stat(contextKey(ready!.contextDigest!))).toBeDefined();
+      await server.db.update(builds).set({ status: 'succeeded', finishedAt: new Date() }).where(eq(builds.id, build.id));
+      const r = await push;
+      expect(r.stderr).toContain(`remote: Checked out ${head.slice(0, 12)} (refs/heads/main)`);
+      expect(r.status).toBe(0);
+
+      gitOk(dir, ['rm', '-q', 'Dockerfile']);
+      const broken = commitFiles(dir, {}, 'no Dockerfile');
+      const failed = await git(dir, ['push', server.url(app.name), 'main']);
+      expect(failed.stderr).toContain(`remote: ERROR: Cannot build commit ${broken.slice(0, 12)}: it has no "Dockerfile"`);
+      expect(failed.status).not.toBe(0);
+    } finally {
+      await worker.stop(1000);
+    }
   });
 });

@@ -1,0 +1,34 @@
+import { and, eq } from 'drizzle-orm';
+import { newId } from '../../functions/core/ids';
+import type { Db } from '../client';
+import { builds, type Build } from '../schema';
+import { enqueueJob } from './jobs';
+import type { NewBuild } from './builds';
+
+/**
+ * A build of a pushed commit: the row, and a 'git-context' job that materialises the commit into a
+ * context on a runner and then queues the ordinary 'build' job. The builder needs to know nothing
+ * about git.
+ */
+export async function createGitBuild(db: Db, input: NewBuild & { gitCommit: string; appId: string }): Promise<Build> {
+  return db.transaction(async (tx) => {
+    const [build] = await tx.insert(builds).values({ ...input, id: newId('bld') }).returning();
+    await enqueueJob(tx as unknown as Db, { kind: 'git-context', payload: { buildId: build!.id }, subjectId: build!.id, maxAttempts: 2 });
+    return build!;
+  });
+}
+
+/** Queues the 'build' job of a git build whose context is ready. */
+export async function enqueueBuildJob(db: Db, buildId: string): Promise<void> {
+  await enqueueJob(db, { kind: 'build', payload: { buildId }, subjectId: buildId, maxAttempts: 2 });
+}
+
+/** Fails a build that never started; false when it had already moved on. */
+export async function failQueuedBuild(db: Db, buildId: string, error: string): Promise<boolean> {
+  const rows = await db
+    .update(builds)
+    .set({ status: 'failed', error, finishedAt: new Date() })
+    .where(and(eq(builds.id, buildId), eq(builds.status, 'queued')))
+    .returning({ id: builds.id });
+  return rows.length === 1;
+}
