@@ -483,6 +483,19 @@ export const gitObjects = pgTable(
   (t) => [primaryKey({ columns: [t.appId, t.sha] }), index('git_objects_pack_offset_idx').on(t.packId, t.offset)],
 );
 
+/** A forge's push webhook for an app: the shared secret it signs with and where to fetch from. */
+export const gitWebhooks = pgTable('git_webhooks', {
+  appId: text('app_id')
+    .primaryKey()
+    .references(() => apps.id, { onDelete: 'cascade' }),
+  /** Kept in clear: GitHub's HMAC needs the secret itself to verify. */
+  secret: text('secret').notNull(),
+  /** http(s) clone URL; when null the event's own repository URL is used. */
+  cloneUrl: text('clone_url'),
+  createdAt: createdAt(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});
+
 export type Account = typeof accounts.$inferSelect;
 export type Token = typeof tokens.$inferSelect;
 export type App = typeof apps.$inferSelect;

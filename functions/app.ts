@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { renderError } from './core/errors';
 import { account } from './api/account';
 import { createGitRoutes } from './git/smart-http';
+import { gitWebhook } from './git/webhook';
 import { health } from './health';
 import type { AppEnv, PlatformFactory } from './platform';
 
@@ -25,6 +26,7 @@ export function createApp(platform: PlatformFactory): Hono<AppEnv> {
 
   app.route('/healthz', health);
   app.route('/api/v1/account', account);
+  app.route('/api/v1/apps', gitWebhook);
   app.route('/', createGitRoutes());
 
   return app;

@@ -5,15 +5,22 @@ import { builds, type Build } from '../schema';
 import { enqueueJob } from './jobs';
 import type { NewBuild } from './builds';
 
+/** For a webhook build: the runner fetches this ref from this http(s) URL first. */
+export interface GitFetch {
+  url: string;
+  ref: string;
+}
+
 /**
  * A build of a pushed commit: the row, and a 'git-context' job that materialises the commit into a
  * context on a runner and then queues the ordinary 'build' job. The builder needs to know nothing
  * about git.
  */
-export async function createGitBuild(db: Db, input: NewBuild & { gitCommit: string; appId: string }): Promise<Build> {
+export async function createGitBuild(db: Db, input: NewBuild & { gitCommit: string; appId: string }, fetch?: GitFetch): Promise<Build> {
   return db.transaction(async (tx) => {
     const [build] = await tx.insert(builds).values({ ...input, id: newId('bld') }).returning();
-    await enqueueJob(tx as unknown as Db, { kind: 'git-context', payload: { buildId: build!.id }, subjectId: build!.id, maxAttempts: 2 });
+    const payload = fetch ? { buildId: build!.id, fetch } : { buildId: build!.id };
+    await enqueueJob(tx as unknown as Db, { kind: 'git-context', payload, subjectId: build!.id, maxAttempts: 2 });
     return build!;
   });
 }

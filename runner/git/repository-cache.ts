@@ -53,3 +53,15 @@ export function syncRepository(env: RepositoryCacheEnv, appId: string): Promise<
     return { gitDir, applied: count };
   });
 }
+
+/** Fetches a ref from a forge's http(s) clone URL into the app's repository (a webhook build). */
+export async function fetchIntoRepository(env: RepositoryCacheEnv, appId: string, from: { url: string; ref: string }, signal?: AbortSignal): Promise<void> {
+  if (!/^https?:\/\//.test(from.url)) throw new Error(`Cannot fetch from "${from.url}": only http and https are fetched`);
+  if (!/^refs\/heads\/[A-Za-z0-9._/-]+$/.test(from.ref) || from.ref.includes('..')) throw new Error(`Cannot fetch ref "${from.ref}": not a branch name`);
+  const { gitDir } = await syncRepository(env, appId);
+  await withAppLock(appId, () =>
+    runGit(['fetch', '--no-tags', '-q', from.url, `+${from.ref}:refs/berth/fetched/${from.ref.slice('refs/heads/'.length)}`], { gitDir, signal }).catch((err: Error) => {
+      throw new Error(`Cannot fetch ${from.ref} from ${from.url.replace(/\/\/[^@/]*@/, '//')}: ${err.message}`);
+    }),
+  );
+}

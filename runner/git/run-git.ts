@@ -7,7 +7,7 @@ export class GitCommandError extends Error {
 
 export function runGit(args: string[], o: { gitDir?: string; cwd?: string; input?: Uint8Array; signal?: AbortSignal } = {}): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: '/nonexistent', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_TERMINAL_PROMPT: '0' };
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: '/nonexistent', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_TERMINAL_PROMPT: '0', GIT_ALLOW_PROTOCOL: 'http:https' };
     if (o.gitDir) env.GIT_DIR = o.gitDir;
     const child = spawn('git', args, { cwd: o.cwd, env, signal: o.signal, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
