@@ -428,6 +428,13 @@ export const uploads = pgTable('uploads', {
   updatedAt: ts('updated_at').notNull().defaultNow(),
 });
 
+/** Secrets the deployment generates for itself when none is configured, e.g. the registry's token key. */
+export const settings = pgTable('settings', {
+  key: text('key').primaryKey(),
+  value: text('value').notNull(),
+  createdAt: createdAt(),
+});
+
 // ---------------------------------------------------------------- git
 
 export const gitRefs = pgTable(

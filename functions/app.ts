@@ -1,9 +1,11 @@
 import { Hono } from 'hono';
 import { renderError } from './core/errors';
-import { account } from './api/account';
+import { createApi } from './api/api';
 import { createGitRoutes } from './git/smart-http';
 import { gitWebhook } from './git/webhook';
 import { health } from './health';
+import { registry } from './registry';
+import { web } from './web/web';
 import type { AppEnv, PlatformFactory } from './platform';
 
 /** The one Hono app both entries serve. Runtime specifics stay in the entries. */
@@ -25,9 +27,12 @@ export function createApp(platform: PlatformFactory): Hono<AppEnv> {
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}` } }, 404));
 
   app.route('/healthz', health);
-  app.route('/api/v1/account', account);
+  app.route('/v2', registry);
+  // Before the API: the webhook authenticates by its shared secret, not by the API's token.
   app.route('/api/v1/apps', gitWebhook);
+  app.route('/api/v1', createApi());
   app.route('/', createGitRoutes());
+  app.route('/', web);
 
   return app;
 }

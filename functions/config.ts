@@ -4,6 +4,10 @@ export interface FunctionsConfig {
   databaseUrl: string;
   s3: S3Config;
   publicUrl?: string;
+  /** Key for the registry's bearer tokens (BERTH_REGISTRY_SECRET); generated and stored when unset. */
+  registrySecret?: string;
+  appsDomain?: string;
+  contextBytes?: number;
 }
 
 /** Reads the functions' configuration from process.env (Node) or the Worker's bindings. */
@@ -13,5 +17,7 @@ export function readFunctionsConfig(env: Record<string, unknown>): FunctionsConf
   const hyperdrive = env.HYPERDRIVE as { connectionString?: string } | undefined;
   const databaseUrl = hyperdrive?.connectionString ?? strings.DATABASE_URL;
   if (!databaseUrl) throw new Error('Cannot start: DATABASE_URL (or a HYPERDRIVE binding) is not set');
-  return { databaseUrl, s3: readS3Config(strings), publicUrl: strings.BERTH_PUBLIC_URL };
+  const contextBytes = strings.BERTH_MAX_CONTEXT_BYTES ? Number(strings.BERTH_MAX_CONTEXT_BYTES) : undefined;
+  if (contextBytes !== undefined && !(contextBytes > 0)) throw new Error(`Cannot start: BERTH_MAX_CONTEXT_BYTES "${strings.BERTH_MAX_CONTEXT_BYTES}" is not a positive number`);
+  return { databaseUrl, s3: readS3Config(strings), publicUrl: strings.BERTH_PUBLIC_URL, appsDomain: strings.BERTH_APPS_DOMAIN, contextBytes, registrySecret: strings.BERTH_REGISTRY_SECRET || undefined };
 }

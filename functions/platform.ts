@@ -1,3 +1,5 @@
+import type { RegistryOptions } from './registry/options';
+import type { UploadHasher } from './registry/upload-hasher';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Db } from '../db/client';
 
@@ -8,6 +10,16 @@ export interface Platform {
   bucket: string;
   /** The externally visible origin of this deployment, e.g. http://127.0.0.1:8080. */
   publicUrl?: string;
+  /** Key for the registry's bearer tokens; when absent one is generated and kept in Postgres. */
+  registrySecret?: string;
+  /** A faster hash for blob uploads (node:crypto on Node); the pure-TS resumable one otherwise. */
+  uploadHasher?: UploadHasher;
+  /** Registry tunables (part size, limits); defaults suit both runtimes. */
+  registry?: Partial<RegistryOptions>;
+  /** Apps are reached at <app name>.<appsDomain>; derived from publicUrl when unset. */
+  appsDomain?: string;
+  /** Upload limits; defaults in functions/api/limits.ts. */
+  limits?: { contextBytes?: number; jsonBytes?: number };
 }
 
 export type PlatformFactory = (env: unknown) => Platform | Promise<Platform>;

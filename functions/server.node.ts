@@ -4,12 +4,22 @@ import { createDb } from '../db/client';
 import { createApp } from './app';
 import { readFunctionsConfig } from './config';
 import type { Platform } from './platform';
+import { createNativeUploadHasher } from './registry/native-hasher.node.ts';
 import { createS3Client } from './storage/s3';
 
 export function startFunctions(env: Record<string, string | undefined>, port: number, hostname = '127.0.0.1') {
   const config = readFunctionsConfig(env);
   const { db, sql } = createDb(config.databaseUrl, { max: 20 });
-  const platform: Platform = { db, s3: createS3Client(config.s3), bucket: config.s3.bucket, publicUrl: config.publicUrl };
+  const platform: Platform = {
+    db,
+    s3: createS3Client(config.s3),
+    bucket: config.s3.bucket,
+    publicUrl: config.publicUrl,
+    registrySecret: config.registrySecret,
+    uploadHasher: createNativeUploadHasher(),
+    appsDomain: config.appsDomain,
+    limits: { contextBytes: config.contextBytes },
+  };
   const app = createApp(() => platform);
   const server = serve({ fetch: app.fetch, port, hostname });
   return {

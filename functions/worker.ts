@@ -13,7 +13,7 @@ const app = createApp((env) => {
   const key = JSON.stringify(config.s3);
   if (!s3 || s3.key !== key) s3 = { key, client: createS3Client(config.s3) };
   const { db } = createDb(config.databaseUrl, { max: 1, fetchTypes: false });
-  return { db, s3: s3.client, bucket: config.s3.bucket, publicUrl: config.publicUrl };
+  return { db, s3: s3.client, bucket: config.s3.bucket, publicUrl: config.publicUrl, appsDomain: config.appsDomain, limits: { contextBytes: config.contextBytes }, registrySecret: config.registrySecret };
 });
 
 export default app;

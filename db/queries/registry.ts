@@ -1,8 +1,11 @@
 // Repositories, blobs, manifests and tags. Bytes live in S3 (blobs/<alg>/<hex>); who may see them and
 // what points at what lives here, so a tag move is one transaction.
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, inArray, or, sql } from 'drizzle-orm';
 import { newId } from '../../functions/core/ids';
 import type { Db } from '../client';
+import { lockBlob } from './registry-gc';
+
+type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 import { blobs, manifestReferences, manifests, repositories, repositoryBlobs, tags, type Manifest, type Repository } from '../schema';
 
 export async function findRepository(db: Db, name: string): Promise<Repository | undefined> {
@@ -18,12 +21,44 @@ export async function ensureRepository(db: Db, accountId: string, name: string):
   return r;
 }
 
-/** Records that S3 holds this blob (idempotent). */
+/** Records that S3 holds this blob (idempotent). Takes the blob's lock so a sweep cannot interleave. */
 export async function recordBlob(db: Db, b: { digest: string; size: number; mediaType?: string | null; diffId?: string | null }): Promise<void> {
-  await db
+  await db.transaction(async (tx) => {
+    await lockBlob(tx, b.digest);
+    await insertBlob(tx, b);
+  });
+}
+
+async function insertBlob(tx: Db | Tx, b: { digest: string; size: number; mediaType?: string | null; diffId?: string | null }): Promise<void> {
+  await tx
     .insert(blobs)
     .values({ digest: b.digest, size: b.size, mediaType: b.mediaType ?? null, diffId: b.diffId ?? null })
     .onConflictDoUpdate({ target: blobs.digest, set: { diffId: sql`coalesce(${blobs.diffId}, excluded.diff_id)`, mediaType: sql`coalesce(${blobs.mediaType}, excluded.media_type)` } });
+}
+
+async function insertLink(tx: Db | Tx, repositoryId: string, digest: string): Promise<void> {
+  await tx
+    .insert(repositoryBlobs)
+    .values({ repositoryId, digest })
+    .onConflictDoUpdate({ target: [repositoryBlobs.repositoryId, repositoryBlobs.digest], set: { createdAt: sql`now()` } });
+}
+
+/**
+ * Under the blob's lock: makes sure S3 holds it (`ensureObject` may copy or check, and throws when it
+ * cannot), then records and links it. The garbage collector sweeps under the same lock.
+ */
+export async function storeBlob(
+  db: Db,
+  repositoryId: string,
+  b: { digest: string; size: number; mediaType?: string | null },
+  ensureObject: () => Promise<void>,
+): Promise<void> {
+  await db.transaction(async (tx) => {
+    await lockBlob(tx, b.digest);
+    await ensureObject();
+    await insertBlob(tx, b);
+    await insertLink(tx, repositoryId, b.digest);
+  });
 }
 
 export async function findBlob(db: Db, digest: string) {
@@ -31,9 +66,15 @@ export async function findBlob(db: Db, digest: string) {
   return b;
 }
 
-/** Makes a stored blob readable through a repository. */
+/**
+ * Makes a stored blob readable through a repository. Linking again refreshes the link's time, which
+ * is what keeps a blob a push is about to reference out of the garbage collector's reach.
+ */
 export async function linkBlob(db: Db, repositoryId: string, digest: string): Promise<void> {
-  await db.insert(repositoryBlobs).values({ repositoryId, digest }).onConflictDoNothing();
+  await db.transaction(async (tx) => {
+    await lockBlob(tx, digest);
+    await insertLink(tx, repositoryId, digest);
+  });
 }
 
 export async function isBlobLinked(db: Db, repositoryId: string, digest: string): Promise<boolean> {
@@ -98,4 +139,99 @@ export async function resolveManifest(db: Db, repositoryId: string, tagOrDigest:
   }
   const [m] = await db.select().from(manifests).where(and(eq(manifests.repositoryId, repositoryId), eq(manifests.digest, digest)));
   return m;
+}
+
+/** The blob with this digest when the repository links it (what a pull may read). */
+export async function findLinkedBlob(db: Db, repositoryId: string, digest: string) {
+  const [b] = await db
+    .select({ digest: blobs.digest, size: blobs.size, mediaType: blobs.mediaType })
+    .from(repositoryBlobs)
+    .innerJoin(blobs, eq(blobs.digest, repositoryBlobs.digest))
+    .where(and(eq(repositoryBlobs.repositoryId, repositoryId), eq(repositoryBlobs.digest, digest)));
+  return b;
+}
+
+/** Of these digests, the ones the repository does not link as blobs. */
+export async function findUnlinkedBlobs(db: Db, repositoryId: string, digests: string[]): Promise<string[]> {
+  if (digests.length === 0) return [];
+  const rows = await db
+    .select({ d: repositoryBlobs.digest })
+    .from(repositoryBlobs)
+    .innerJoin(blobs, eq(blobs.digest, repositoryBlobs.digest))
+    .where(and(eq(repositoryBlobs.repositoryId, repositoryId), inArray(repositoryBlobs.digest, digests)));
+  const have = new Set(rows.map((r) => r.d));
+  return [...new Set(digests)].filter((d) => !have.has(d));
+}
+
+/** Of these digests, the ones that are not manifests in the repository. */
+export async function findMissingManifests(db: Db, repositoryId: string, digests: string[]): Promise<string[]> {
+  if (digests.length === 0) return [];
+  const rows = await db
+    .select({ d: manifests.digest })
+    .from(manifests)
+    .where(and(eq(manifests.repositoryId, repositoryId), inArray(manifests.digest, digests)));
+  const have = new Set(rows.map((r) => r.d));
+  return [...new Set(digests)].filter((d) => !have.has(d));
+}
+
+/** Deletes a manifest, every tag naming it and what it references; false when it was not there. */
+export async function deleteManifest(db: Db, repositoryId: string, digest: string): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const gone = await tx
+      .delete(manifests)
+      .where(and(eq(manifests.repositoryId, repositoryId), eq(manifests.digest, digest)))
+      .returning({ d: manifests.digest });
+    if (gone.length === 0) return false;
+    await tx.delete(tags).where(and(eq(tags.repositoryId, repositoryId), eq(tags.manifestDigest, digest)));
+    await tx.delete(manifestReferences).where(and(eq(manifestReferences.repositoryId, repositoryId), eq(manifestReferences.manifestDigest, digest)));
+    await tx.delete(repositoryBlobs).where(and(eq(repositoryBlobs.repositoryId, repositoryId), eq(repositoryBlobs.digest, digest)));
+    return true;
+  });
+}
+
+export async function deleteTag(db: Db, repositoryId: string, name: string): Promise<boolean> {
+  const gone = await db.delete(tags).where(and(eq(tags.repositoryId, repositoryId), eq(tags.name, name))).returning({ n: tags.name });
+  return gone.length > 0;
+}
+
+/** Tag names in lexical order after `last`, at most `n` (+1 to tell whether more follow). */
+export async function listTags(db: Db, repositoryId: string, o: { n: number; last?: string }): Promise<string[]> {
+  const rows = await db
+    .select({ name: tags.name })
+    .from(tags)
+    .where(and(eq(tags.repositoryId, repositoryId), o.last !== undefined ? sql`${tags.name} COLLATE "C" > ${o.last}` : undefined))
+    .orderBy(sql`${tags.name} COLLATE "C"`)
+    .limit(o.n);
+  return rows.map((r) => r.name);
+}
+
+/** Manifests in the repository whose subject is `digest`, optionally of one artifact type. */
+export async function listReferrers(db: Db, repositoryId: string, digest: string, artifactType?: string): Promise<Manifest[]> {
+  return db
+    .select()
+    .from(manifests)
+    .where(
+      and(
+        eq(manifests.repositoryId, repositoryId),
+        eq(manifests.subjectDigest, digest),
+        artifactType !== undefined ? eq(manifests.artifactType, artifactType) : undefined,
+      ),
+    )
+    .orderBy(manifests.digest);
+}
+
+/** Repository names a caller may see: those of the given accounts and the public ones, paged. */
+export async function listVisibleRepositories(db: Db, accountIds: string[], o: { n: number; last?: string }): Promise<string[]> {
+  const visible = accountIds.length > 0 ? or(eq(repositories.public, true), inArray(repositories.accountId, accountIds)) : eq(repositories.public, true);
+  const rows = await db
+    .select({ name: repositories.name })
+    .from(repositories)
+    .where(and(visible, o.last !== undefined ? sql`${repositories.name} COLLATE "C" > ${o.last}` : undefined))
+    .orderBy(sql`${repositories.name} COLLATE "C"`)
+    .limit(o.n);
+  return rows.map((r) => r.name);
+}
+
+export async function setRepositoryPublic(db: Db, repositoryId: string, isPublic: boolean): Promise<void> {
+  await db.update(repositories).set({ public: isPublic }).where(eq(repositories.id, repositoryId));
 }

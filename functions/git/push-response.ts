@@ -2,6 +2,7 @@
 // build as it runs, even under `quiet`, which silences only receive-pack's own progress), the report-status on sideband 1, a failed build as a sideband-3 error so the
 // push exits non-zero after its refs were recorded.
 import { createGitBuild } from '../../db/queries/git-builds';
+import { appAddress } from '../api/app-address';
 import type { App } from '../../db/schema';
 import type { Platform } from '../platform';
 import { followBuild } from './build-progress';
@@ -15,12 +16,6 @@ function reportStatus(result: ReceiveResult): Uint8Array {
   for (const [ref, reason] of result.statuses) lines.push(encodePktLine(reason === undefined ? `ok ${ref}\n` : `ng ${ref} ${reason.replace(/\n/g, ' ')}\n`));
   lines.push(FLUSH_PKT);
   return concatBytes(lines);
-}
-
-function appAddress(platform: Platform, app: App): string {
-  const domain = (platform as Platform & { appsDomain?: string }).appsDomain;
-  if (domain) return `http://${app.name}.${domain}`;
-  return `${platform.publicUrl ?? ''}/apps/${app.name}`;
 }
 
 export async function respondToPush(platform: Platform, app: App, raw: Request, maxPackBytes: number): Promise<Response> {
@@ -75,7 +70,7 @@ export async function respondToPush(platform: Platform, app: App, raw: Request, 
             const end = await followBuild(platform.db, build.id, progress, {
               onIdle: () => controller.enqueue(encodeSideband(1, new Uint8Array(0))[0]!),
             });
-            if (end?.status === 'succeeded') progress(`Deployed to ${appAddress(platform, app)}`);
+            if (end?.status === 'succeeded') progress(`Deployed to ${appAddress(platform, app.name)}`);
             else if (end?.status === 'failed' || end?.status === 'cancelled') failure = `Build ${build.id} ${end.status}${end.error ? `: ${end.error}` : ''}`;
             else progress(`The build is still running: follow it with GET /api/v1/builds/${build.id}/logs`);
           }

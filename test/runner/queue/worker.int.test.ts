@@ -1,7 +1,7 @@
 // Runner processes racing for the real queue in the real Postgres.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { and, eq, inArray, like } from 'drizzle-orm';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { createDb } from '../../../db/client';
 import { enqueueJob, getJob } from '../../../db/queries/jobs';
 import { jobs, logLines } from '../../../db/schema';
@@ -23,6 +23,10 @@ function startRunner(id: string, leaseMs: number, concurrency = 4, env: Record<s
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(child);
+    // A failed assertion must not leave this runner claiming the next test's jobs.
+    onTestFinished(() => {
+      child.kill('SIGKILL');
+    });
     let out = '';
     child.stdout!.on('data', (d) => {
       out += d;
@@ -54,7 +58,8 @@ async function executions(ids: number[]) {
 describe('runner processes on the queue', () => {
   it('two runners racing for 200 jobs run each exactly once', async () => {
     const suffix = Math.random().toString(36).slice(2, 8);
-    const [a, b] = await Promise.all([startRunner(`race-a-${suffix}`, 5000), startRunner(`race-b-${suffix}`, 5000)]);
+    // Leases long enough that none expires under a loaded CI machine: this test is about claims.
+    const [a, b] = await Promise.all([startRunner(`race-a-${suffix}`, 30_000), startRunner(`race-b-${suffix}`, 30_000)]);
     const created = await db
       .insert(jobs)
       .values(Array.from({ length: 200 }, () => ({ kind: 'test.record', payload: {} })))

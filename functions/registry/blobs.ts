@@ -1,0 +1,58 @@
+// Blob reads: HEAD and GET, whole or by Range, streamed from S3.
+import { findLinkedBlob, linkBlob } from '../../db/queries/registry';
+import { tryParseDigest } from '../core/oci/digest';
+import { blobKey } from '../storage/blob-store';
+import { authorizeRepository } from './auth';
+import type { RegistryContext } from './context';
+import { registryError } from './errors';
+import { repositoryOr404 } from './repositories';
+
+/** `bytes=a-b`, `bytes=a-` or `bytes=-n` against a blob of `size` → inclusive bounds, or 'invalid'. */
+export function parseRange(header: string, size: number): { start: number; end: number } | 'invalid' | undefined {
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return header.trim().startsWith('bytes=') ? 'invalid' : undefined;
+  if (m[1] === '') {
+    const n = Number(m[2]);
+    if (n === 0 || size === 0) return 'invalid';
+    return { start: Math.max(0, size - n), end: size - 1 };
+  }
+  const start = Number(m[1]);
+  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  if (start >= size || end < start) return 'invalid';
+  return { start, end };
+}
+
+export async function readBlob(rc: RegistryContext, rawName: string, rawDigest: string, head: boolean): Promise<Response> {
+  const name = await authorizeRepository(rc.platform, rc.caller, rawName, ['pull'], rc.origin);
+  const digest = tryParseDigest(rawDigest);
+  if (!digest) throw registryError(400, 'DIGEST_INVALID', `Invalid digest "${rawDigest.slice(0, 200)}": expected sha256:<64 hex> or sha512:<128 hex>`);
+  const repo = await repositoryOr404(rc, name);
+  const blob = await findLinkedBlob(rc.platform.db, repo.id, digest);
+  if (!blob) throw registryError(404, 'BLOB_UNKNOWN', `Blob "${digest}" is not known to repository "${name}"`, { digest });
+  const headers: Record<string, string> = {
+    'Docker-Content-Digest': digest,
+    'Content-Type': 'application/octet-stream',
+    'Accept-Ranges': 'bytes',
+    ETag: `"${digest}"`,
+    'Cache-Control': 'max-age=31536000',
+  };
+  const rangeHeader = rc.c.req.header('range');
+  const range = rangeHeader ? parseRange(rangeHeader, blob.size) : undefined;
+  if (range === 'invalid') {
+    throw registryError(416, 'RANGE_INVALID', `Range "${rangeHeader!.slice(0, 80)}" is not satisfiable for a blob of ${blob.size} bytes`, undefined, {
+      'Content-Range': `bytes */${blob.size}`,
+    });
+  }
+  if (head) {
+    // A push asks before it references: refreshing the link keeps the blob from the sweeper meanwhile.
+    await linkBlob(rc.platform.db, repo.id, digest);
+    const length = range ? range.end - range.start + 1 : blob.size;
+    if (range) headers['Content-Range'] = `bytes ${range.start}-${range.end}/${blob.size}`;
+    return new Response(null, { status: range ? 206 : 200, headers: { ...headers, 'Content-Length': String(length) } });
+  }
+  const obj = await rc.store.get(blobKey(digest), range);
+  if (!obj) throw registryError(404, 'BLOB_UNKNOWN', `Blob "${digest}" is missing from storage`, { digest });
+  headers['Content-Length'] = String(obj.contentLength);
+  if (range) headers['Content-Range'] = `bytes ${range.start}-${range.end}/${blob.size}`;
+  return new Response(obj.body, { status: range ? 206 : 200, headers });
+}

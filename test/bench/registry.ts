@@ -1,0 +1,118 @@
+// skopeo push and pull of the same ~150 MB image to Berth (Node entry + s3rver) and to CNCF
+// distribution (Debian's docker-registry, filesystem driver), medians of a few runs, and the ratio.
+//   npx tsx test/bench/registry.ts [runs=3] [megabytes=150]
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { migrateDatabase } from '../../db/migrate.node.ts';
+import { ensureAdminToken } from '../../infra/admin';
+import { freePort, spawnTs, startServices, stopChild } from '../../infra/services';
+import { OciLayout } from '../functions/registry/oci-layout';
+import { pullArgs, pushArgs, skopeo } from '../functions/registry/skopeo';
+
+const runs = Number(process.argv[2] ?? 3);
+const megabytes = Number(process.argv[3] ?? 150);
+
+async function waitHttp(url: string, timeoutMs = 20_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await fetch(url);
+      return;
+    } catch {
+      if (Date.now() > until) throw new Error(`Cannot reach "${url}" within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+async function startDistribution(dir: string): Promise<{ host: string; child: ChildProcess }> {
+  const port = await freePort();
+  mkdirSync(dir, { recursive: true });
+  const config = join(dir, 'config.yml');
+  writeFileSync(
+    config,
+    [
+      'version: 0.1',
+      'log: { level: error }',
+      'storage:',
+      `  filesystem: { rootdirectory: ${join(dir, 'data')} }`,
+      '  delete: { enabled: true }',
+      `http: { addr: "127.0.0.1:${port}" }`,
+      '',
+    ].join('\n'),
+  );
+  const env = { ...process.env };
+  delete env.AWS_CA_BUNDLE;
+  const child = spawn('docker-registry', ['serve', config], { env, stdio: 'ignore' });
+  await waitHttp(`http://127.0.0.1:${port}/v2/`);
+  return { host: `127.0.0.1:${port}`, child };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+async function timed(args: string[]): Promise<number> {
+  const t = performance.now();
+  const r = await skopeo(args, 600_000);
+  if (r.code !== 0) throw new Error(`skopeo ${args.join(' ')} failed: ${r.stderr}`);
+  return (performance.now() - t) / 1000;
+}
+
+async function main() {
+  const home = mkdtempSync(join(tmpdir(), 'berth-bench-'));
+  chmodSync(home, 0o755); // the embedded Postgres runs as its own user
+  // skopeo keeps a blob-location cache under $HOME: a private one per run keeps it from mounting.
+  process.env.HOME = join(home, 'home');
+  mkdirSync(process.env.HOME, { recursive: true });
+  const stops: (() => Promise<void>)[] = [];
+  try {
+    const services = await startServices({ home, env: { S3_BUCKET: 'bench', BERTH_PG_FSYNC: 'off' }, pgPort: await freePort(), s3Port: await freePort() });
+    stops.push(() => services.stop());
+    await migrateDatabase(services.env.DATABASE_URL!);
+    const token = await ensureAdminToken(services.env.DATABASE_URL!, home);
+    const berthPort = await freePort();
+    const berth = await spawnTs('functions/server.node.ts', [], { name: 'functions', readyText: 'functions listening', env: { ...services.env, BERTH_PORT: String(berthPort) } });
+    stops.push(() => stopChild(berth));
+    const dist = await startDistribution(join(home, 'distribution'));
+    stops.push(() => stopChild(dist.child));
+    const targets = [
+      { name: 'berth', host: `127.0.0.1:${berthPort}`, creds: `admin:${token}` },
+      { name: 'distribution', host: dist.host, creds: 'x:x' },
+    ];
+    const times: Record<string, { push: number[]; pull: number[] }> = { berth: { push: [], pull: [] }, distribution: { push: [], pull: [] } };
+    let bytes = 0;
+    for (let run = 0; run < runs; run++) {
+      // Fresh random layers each run, so no registry can skip a blob it already holds.
+      const layout = new OciLayout(join(home, `layout-${run}`));
+      const per = Math.floor((megabytes << 20) / 3);
+      const image = layout.addImage([per, per, per]);
+      layout.tag(image, 'bench');
+      bytes = 3 * per;
+      for (const t of run % 2 ? [...targets].reverse() : targets) {
+        const ref = `docker://${t.host}/admin/bench-${run}:bench`;
+        times[t.name]!.push.push(await timed(pushArgs(`oci:${layout.dir}:bench`, ref, t.creds)));
+        const dest = join(home, `pull-${t.name}-${run}`);
+        times[t.name]!.pull.push(await timed(pullArgs(ref, `oci:${dest}:bench`, t.creds)));
+        rmSync(dest, { recursive: true, force: true });
+      }
+      rmSync(layout.dir, { recursive: true, force: true });
+    }
+    const mbps = (s: number) => bytes / (1 << 20) / s;
+    console.log(`image ${(bytes / (1 << 20)).toFixed(0)} MiB, ${runs} runs, medians:`);
+    for (const t of targets) {
+      const r = times[t.name]!;
+      console.log(`  ${t.name.padEnd(12)} push ${median(r.push).toFixed(2)} s (${mbps(median(r.push)).toFixed(0)} MiB/s)   pull ${median(r.pull).toFixed(2)} s (${mbps(median(r.pull)).toFixed(0)} MiB/s)`);
+    }
+    const ratio = (k: 'push' | 'pull') => median(times.distribution![k]) / median(times.berth![k]);
+    console.log(`  ratio berth/distribution throughput: push ${ratio('push').toFixed(2)}x   pull ${ratio('pull').toFixed(2)}x`);
+  } finally {
+    for (const s of stops.reverse()) await s().catch(() => {});
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,54 @@
+import { Readable } from 'node:stream';
+import { extract } from 'tar-stream';
+import { describe, expect, it } from 'vitest';
+import { entryHeader, padding, parentDirectories, parseRelativePath, TAR_END } from '../../../functions/api/folder-tar';
+import { concat } from '../../../functions/api/multipart';
+import { sniffContextType } from '../../../functions/api/build-upload';
+
+describe('folder tar', () => {
+  it('writes entries a standard tar reader reads back, long and non-ASCII paths included', async () => {
+    const files: [string, string][] = [
+      ['Dockerfile', 'FROM scratch\n'],
+      [`a/${'x'.repeat(150)}.txt`, 'long'],
+      ['ü/naïve.txt', 'utf8'],
+    ];
+    const parts: Uint8Array[] = [];
+    const dirs = new Set<string>();
+    for (const [path, text] of files) {
+      for (const d of parentDirectories(path, dirs)) parts.push(entryHeader(d, 0, 'directory'));
+      const bytes = new TextEncoder().encode(text);
+      parts.push(entryHeader(path, bytes.length, 'file'), bytes, padding(bytes.length));
+    }
+    parts.push(TAR_END);
+    const tar = concat(parts);
+    expect(sniffContextType(tar.subarray(0, 512))).toBe('application/x-tar');
+    const seen: Record<string, string> = {};
+    const ex = extract();
+    ex.on('entry', (h, s, next) => {
+      let body = '';
+      s.on('data', (c: unknown) => (body += String(c)));
+      s.on('end', () => {
+        seen[`${h.type}:${h.name}`] = body;
+        next();
+      });
+    });
+    const done = new Promise<void>((r) => ex.on('finish', () => r()));
+    Readable.from(Buffer.from(tar)).pipe(ex);
+    await done;
+    expect(seen).toEqual({
+      'file:Dockerfile': 'FROM scratch\n',
+      'directory:a/': '',
+      [`file:a/${'x'.repeat(150)}.txt`]: 'long',
+      'directory:ü/': '',
+      'file:ü/naïve.txt': 'utf8',
+    });
+  });
+
+  it.each(['/etc/passwd', '../x', 'a/../b', 'a//b', 'a\\b', '', 'a/./b'])('refuses the path %j', (p) => {
+    expect(() => parseRelativePath(p)).toThrow(/Invalid file path/);
+  });
+
+  it('accepts ./-prefixed relative paths', () => {
+    expect(parseRelativePath('./src/a.js')).toBe('src/a.js');
+  });
+});

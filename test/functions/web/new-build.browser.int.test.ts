@@ -1,0 +1,104 @@
+// The web form end to end in Debian's Chromium: sign in, upload a folder through /new, watch the log
+// arrive live, and end with the image reference and the app's address.
+//
+// No Builder runs in this test, so the test plays the runner's part through the runner's own write
+// paths: it appends log lines with db/queries/logs.ts (what a building runner calls) and, at the
+// end, marks the build succeeded and its deployment active with SQL (what the runner's completion
+// does). Everything between the browser and Postgres/S3 is the real thing.
+import { serve, type ServerType } from '@hono/node-server';
+import { and, eq } from 'drizzle-orm';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appendLogLines } from '../../../db/queries/logs';
+import { apps, builds, deployments } from '../../../db/schema';
+import { createApp } from '../../../functions/app';
+import { openTestApp } from '../api/test-client';
+
+const CHROMIUM = '/usr/bin/chromium';
+const t = openTestApp();
+let server: ServerType;
+let base: string;
+let browser: Browser;
+let dir: string;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`Cannot run the browser test: ${CHROMIUM} is missing; apt-get install -y chromium`);
+  server = serve({ fetch: (req) => app.fetch(req), port: 0, hostname: '127.0.0.1' });
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  dir = mkdtempSync(join(tmpdir(), 'berth-form-'));
+  mkdirSync(join(dir, 'site', 'src'), { recursive: true });
+  writeFileSync(join(dir, 'site', 'Dockerfile'), 'FROM debian:bookworm AS build\nCOPY src /src\nFROM debian:bookworm\nCOPY --from=build /src /srv\n');
+  writeFileSync(join(dir, 'site', 'src', 'index.html'), '<h1>hello</h1>\n');
+});
+
+// The app is built once the server's address is known: its public URL is the test server.
+const app = { fetch: (req: Request) => createApp(() => ({ ...t.platform, publicUrl: base })).fetch(req) };
+
+afterAll(async () => {
+  await browser?.close();
+  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  await t.sql.end();
+});
+
+describe('/new in Chromium', () => {
+  it('signs in, uploads a folder, follows the live log and shows the image and address', async () => {
+    const u = await t.signUp('browser');
+    const page = await browser.newPage();
+    page.setDefaultTimeout(15_000);
+    await page.goto(`${base}/new`);
+    expect(page.url()).toBe(`${base}/signin?next=/new`);
+    await page.fill('#name', u.name);
+    await page.fill('#password', 'correct horse battery');
+    await page.click('button[type=submit]');
+    await page.waitForURL(`${base}/new`);
+
+    const appName = `form-${t.suffix()}`;
+    await page.fill('#newApp', appName);
+    await page.setInputFiles('#folder', join(dir, 'site'));
+    await page.click('#new-build button[type=submit]');
+    await page.waitForURL(/\/builds\/bld_/);
+    const buildId = page.url().split('/builds/')[1]!;
+    await expect.poll(() => page.textContent('[data-build-id]')).toBe(buildId);
+
+    const [build] = await t.db.select().from(builds).where(eq(builds.id, buildId));
+    expect(build).toMatchObject({ source: 'form', deployOnSuccess: true, contextMediaType: 'application/x-tar', status: 'queued' });
+
+    // The runner's log writes, while the page follows:
+    await appendLogLines(t.db, { kind: 'build', id: buildId }, [{ line: '#1 [build 1/2] FROM debian:bookworm' }]);
+    await expect.poll(() => page.textContent('pre.log')).toContain('#1 [build 1/2] FROM debian:bookworm');
+    await expect.poll(() => page.textContent('[data-status]')).toBe('running');
+    await appendLogLines(t.db, { kind: 'build', id: buildId }, [{ line: '#2 [stage-1 2/2] COPY --from=build /src /srv' }]);
+    await expect.poll(() => page.textContent('pre.log')).toContain('#2 [stage-1 2/2] COPY --from=build /src /srv');
+
+    // The runner's completion: the build succeeded, then its deployment went live.
+    const host = new URL(base).host;
+    const imageRef = `${host}/${u.name}/${appName}@sha256:${'c'.repeat(64)}`;
+    await t.db.update(builds).set({ status: 'succeeded', imageRef, manifestDigest: `sha256:${'c'.repeat(64)}`, finishedAt: new Date() }).where(eq(builds.id, buildId));
+    await expect.poll(() => page.textContent('[data-status]')).toBe('succeeded');
+    await expect.poll(() => page.textContent('[data-image]')).toBe(imageRef);
+    const address = `http://${appName}.localhost:${new URL(base).port}`;
+    await expect.poll(() => page.textContent('[data-address]')).toBe(address);
+    const [appRow] = await t.db.select().from(apps).where(eq(apps.name, appName));
+    const res = await t.call(u.token, 'POST', `/api/v1/apps/${appName}/deployments`, { buildId });
+    expect(res.status).toBe(201);
+    await t.db.update(deployments).set({ status: 'active' }).where(and(eq(deployments.appId, appRow!.id)));
+    await expect.poll(() => page.textContent('.result'), { timeout: 10_000 }).toContain('(live)');
+
+    // The dashboard lists the app and the build.
+    await page.goto(`${base}/`);
+    expect(await page.textContent(`tr[data-app="${appName}"]`)).toContain(address);
+    expect(await page.textContent('body')).toContain(buildId);
+    await page.close();
+  });
+});

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import {
+  buildCreateArgv, buildDeleteArgv, buildKillArgv, buildListArgv, buildRunArgv, buildStartArgv, buildStateArgv, createContainerId, isBerthContainerId,
+  type Runc,
+} from '../../../runner/sandbox/runc';
+import { buildHostGuardRule, buildIsolatePortArgv, buildNeighbourGuardRule, buildNetnsAttachArgv, buildNetnsDeleteArgv } from '../../../runner/sandbox/network';
+import { buildHandshakeHookSpec } from '../../../runner/sandbox/handshake';
+import { buildLoopbackUpArgv } from '../../../runner/sandbox/run';
+
+const runc: Runc = { binary: '/usr/sbin/runc', root: '/run/berth/runc' };
+
+describe('runc argv', () => {
+  it('builds each command under Berth state root', () => {
+    expect(buildRunArgv(runc, 'berth-a1', '/h/b', '/h/b/runc.log')).toEqual([
+      '/usr/sbin/runc', '--root', '/run/berth/runc', '--log', '/h/b/runc.log', '--log-format', 'json', 'run', '--bundle', '/h/b', 'berth-a1',
+    ]);
+    expect(buildCreateArgv(runc, 'berth-a1', '/h/b', '/h/b/pid', '/h/b/log')).toEqual([
+      '/usr/sbin/runc', '--root', '/run/berth/runc', '--log', '/h/b/log', '--log-format', 'json', 'create', '--bundle', '/h/b', '--pid-file', '/h/b/pid', 'berth-a1',
+    ]);
+    expect(buildStartArgv(runc, 'berth-a1')).toEqual(['/usr/sbin/runc', '--root', '/run/berth/runc', 'start', 'berth-a1']);
+    expect(buildKillArgv(runc, 'berth-a1', 'SIGTERM')).toEqual(['/usr/sbin/runc', '--root', '/run/berth/runc', 'kill', 'berth-a1', 'SIGTERM']);
+    expect(buildKillArgv(runc, 'berth-a1', 'KILL', true)).toEqual(['/usr/sbin/runc', '--root', '/run/berth/runc', 'kill', '--all', 'berth-a1', 'KILL']);
+    expect(buildDeleteArgv(runc, 'berth-a1', true)).toEqual(['/usr/sbin/runc', '--root', '/run/berth/runc', 'delete', '--force', 'berth-a1']);
+    expect(buildStateArgv(runc, 'berth-a1')).toEqual(['/usr/sbin/runc', '--root', '/run/berth/runc', 'state', 'berth-a1']);
+    expect(buildListArgv(runc)).toEqual(['/usr/sbin/runc', '--root', '/run/berth/runc', 'list', '--format', 'json']);
+  });
+
+  it('refuses ids and signals that are not ours or not signals', () => {
+    expect(() => buildStartArgv(runc, '--all')).toThrow('Cannot address container "--all"');
+    expect(() => buildStartArgv(runc, 'other-1')).toThrow('not a Berth container id');
+    expect(() => buildKillArgv(runc, 'berth-a1', 'TERM; rm')).toThrow('Cannot send signal "TERM; rm"');
+  });
+
+  it('makes unique recognisable ids', () => {
+    const ids = new Set(Array.from({ length: 100 }, () => createContainerId()));
+    expect(ids.size).toBe(100);
+    for (const id of ids) expect(isBerthContainerId(id)).toBe(true);
+  });
+
+  it('pins and removes network namespaces with ip netns', () => {
+    expect(buildNetnsAttachArgv('berth-a1', 42)).toEqual(['ip', 'netns', 'attach', 'berth-a1', '42']);
+    expect(buildNetnsDeleteArgv('berth-a1')).toEqual(['ip', 'netns', 'delete', 'berth-a1']);
+    expect(buildLoopbackUpArgv(42)).toEqual(['nsenter', '-t', '42', '-n', 'ip', 'link', 'set', 'lo', 'up']);
+  });
+
+  it('guards the runner and the neighbours with iptables rules and port isolation', () => {
+    expect(buildHostGuardRule('berth0')).toEqual([
+      'INPUT', '-i', 'berth0', '-m', 'conntrack', '--ctstate', 'NEW,INVALID', '-m', 'comment', '--comment', 'berth: containers may not connect to the runner', '-j', 'DROP',
+    ]);
+    expect(buildNeighbourGuardRule('berth0')).toEqual([
+      'FORWARD', '-i', 'berth0', '-o', 'berth0', '-m', 'conntrack', '!', '--ctstate', 'DNAT', '-m', 'comment',
+      '--comment', 'berth: containers reach each other only through published ports', '-j', 'DROP',
+    ]);
+    expect(buildIsolatePortArgv('veth1234')).toEqual(['ip', 'link', 'set', 'dev', 'veth1234', 'type', 'bridge_slave', 'isolated', 'on']);
+  });
+
+  it('hands the state to a FIFO and waits for the answer in the hook', () => {
+    expect(buildHandshakeHookSpec('/b/s', '/b/a')).toEqual({
+      path: '/bin/sh',
+      args: ['sh', '-c', 'read -r state || :; printf "%s\\n" "$state" > "$0"; read -r answer < "$1"; [ "$answer" = ok ]', '/b/s', '/b/a'],
+      timeout: 120,
+    });
+  });
+});
