@@ -1,6 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
 import type { Db } from '../client';
-import { apps, gitWebhooks, type App } from '../schema';
+import { accounts, apps, gitWebhooks, type App } from '../schema';
 
 export type GitWebhook = typeof gitWebhooks.$inferSelect;
 
@@ -14,7 +14,12 @@ export async function setGitWebhook(db: Db, appId: string, input: { secret: stri
 }
 
 /** The app (names are global) and its webhook, or undefined when either is missing. */
-export async function findGitWebhook(db: Db, appName: string): Promise<{ app: App; webhook: GitWebhook } | undefined> {
-  const [row] = await db.select({ app: apps, webhook: gitWebhooks }).from(gitWebhooks).innerJoin(apps, eq(apps.id, gitWebhooks.appId)).where(eq(apps.name, appName));
+export async function findGitWebhook(db: Db, appName: string): Promise<{ app: App; owner: string; webhook: GitWebhook } | undefined> {
+  const [row] = await db
+    .select({ app: apps, owner: accounts.name, webhook: gitWebhooks })
+    .from(gitWebhooks)
+    .innerJoin(apps, eq(apps.id, gitWebhooks.appId))
+    .innerJoin(accounts, eq(accounts.id, apps.accountId))
+    .where(eq(apps.name, appName));
   return row;
 }

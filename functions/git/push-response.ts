@@ -3,6 +3,7 @@
 // push exits non-zero after its refs were recorded.
 import { createGitBuild } from '../../db/queries/git-builds';
 import { appAddress } from '../api/app-address';
+import { gitBuildTags } from './build-tags';
 import type { App } from '../../db/schema';
 import type { Platform } from '../platform';
 import { followBuild } from './build-progress';
@@ -18,7 +19,7 @@ function reportStatus(result: ReceiveResult): Uint8Array {
   return concatBytes(lines);
 }
 
-export async function respondToPush(platform: Platform, app: App, raw: Request, maxPackBytes: number): Promise<Response> {
+export async function respondToPush(platform: Platform, app: App & { owner: string }, raw: Request, maxPackBytes: number): Promise<Response> {
   let req: ReceiveRequest;
   let result: ReceiveResult;
   try {
@@ -64,6 +65,7 @@ export async function respondToPush(platform: Platform, app: App, raw: Request, 
             gitRef: result.deploy.ref,
             deployOnSuccess: true,
             dockerfilePath: app.dockerfilePath,
+            tags: gitBuildTags(platform, app.owner, app.name, result.deploy.commit),
           });
           progress(`Building ${app.name} at ${result.deploy.commit.slice(0, 12)} (build ${build.id})`);
           if (sideband) {

@@ -31,7 +31,7 @@ function gitError(service: GitService, kind: 'advertisement' | 'result', message
   return new Response(body, { status: 200, headers: { 'content-type': `application/x-${service}-${kind}`, 'cache-control': 'no-cache' } });
 }
 
-type Access = { app: App; account: Account } | Response;
+type Access = { app: App & { owner: string }; account: Account } | Response;
 
 async function authorize(c: Context<AppEnv>, service: GitService, kind: 'advertisement' | 'result'): Promise<Access> {
   const challenge = { 'www-authenticate': 'Basic realm="Berth"' };

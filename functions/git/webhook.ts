@@ -10,6 +10,7 @@ import { requireAuth, type AuthEnv } from '../auth';
 import { badRequest, notFound, unauthorized } from '../core/errors';
 import { toHex } from '../core/hash';
 import type { AppEnv } from '../platform';
+import { gitBuildTags } from './build-tags';
 import { isObjectId, ZERO_ID } from './object-id';
 
 function constantTimeEqual(a: string, b: string): boolean {
@@ -64,7 +65,7 @@ gitWebhook.post('/:app/webhooks/git', async (c) => {
   // Unknown apps and bad signatures look alike, so the endpoint does not reveal which apps exist.
   const refuse = () => unauthorized('Webhook refused: the signature or token does not match this app\'s webhook secret');
   if (!found) throw refuse();
-  const { app, webhook } = found;
+  const { app, owner, webhook } = found;
   const signature = c.req.header('x-hub-signature-256');
   const token = c.req.header('x-gitlab-token');
   if (signature !== undefined) {
@@ -91,7 +92,16 @@ gitWebhook.post('/:app/webhooks/git', async (c) => {
   const url = webhook.cloneUrl ?? parseCloneUrl(payload.repository?.clone_url ?? payload.repository?.git_http_url ?? payload.project?.git_http_url);
   const build = await createGitBuild(
     c.var.platform.db,
-    { accountId: app.accountId, appId: app.id, source: 'git', gitCommit: commit, gitRef: ref, deployOnSuccess: true, dockerfilePath: app.dockerfilePath },
+    {
+      accountId: app.accountId,
+      appId: app.id,
+      source: 'git',
+      gitCommit: commit,
+      gitRef: ref,
+      deployOnSuccess: true,
+      dockerfilePath: app.dockerfilePath,
+      tags: gitBuildTags(c.var.platform, owner, app.name, commit),
+    },
     { url, ref },
   );
   return c.json({ buildId: build.id, commit, ref }, 202);

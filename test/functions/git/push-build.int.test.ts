@@ -49,6 +49,8 @@ describe('push to the deploy branch', () => {
     });
     const build = await buildOf(app.id, head);
     expect(build).toMatchObject({ source: 'git', gitRef: 'refs/heads/main', deployOnSuccess: true, status: 'queued', contextDigest: null });
+    const repo = `127.0.0.1:${server.port}/admin/${app.name}`;
+    expect(build.tags).toEqual([`${repo}:latest`, `${repo}:git-${head.slice(0, 12)}`]);
     const [job] = await server.db.select().from(jobs).where(eq(jobs.subjectId, build.id));
     expect(job!.kind).toBe('git-context');
     await server.db.update(jobs).set({ status: 'cancelled' }).where(eq(jobs.subjectId, build.id));
