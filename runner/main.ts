@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createDb } from '../db/client';
 import { registerRunner, setRunnerStatus } from '../db/queries/runners';
+import { createBuilder } from './build/builder';
 import { startQueueWorker, type JobHandler } from './queue/worker';
 
 export interface RunnerConfig {
@@ -47,8 +48,10 @@ export function readRunnerConfig(env: NodeJS.ProcessEnv): RunnerConfig {
 }
 
 /** The job kinds this runner executes. Each area of the runner adds its own. */
-export function createHandlers(): Record<string, JobHandler> {
-  return {};
+export function createHandlers(config?: RunnerConfig, env: NodeJS.ProcessEnv = process.env): Record<string, JobHandler> {
+  const handlers: Record<string, JobHandler> = {};
+  if (config) handlers.build = createBuilder({ home: config.home, runnerId: config.id, env, log: (m) => console.log(`[build] ${m}`) }).handler;
+  return handlers;
 }
 
 export async function runRunner(config: RunnerConfig, handlers: Record<string, JobHandler>, log = (m: string) => console.log(m)) {
@@ -75,7 +78,7 @@ export async function runRunner(config: RunnerConfig, handlers: Record<string, J
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const config = readRunnerConfig(process.env);
-  const runner = await runRunner(config, createHandlers());
+  const runner = await runRunner(config, createHandlers(config));
   let stopping = false;
   const stop = () => {
     if (stopping) return;

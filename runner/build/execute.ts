@@ -1,0 +1,152 @@
+// The executor: stages in order, each instruction either a config change (no layer) or a layer step,
+// every layer step keyed in the shared build cache first; then the image config and manifest stored
+// as blobs and the tags recorded. A build with nothing changed runs nothing and uploads nothing.
+import { expandWord } from '../../functions/core/dockerfile/expand';
+import { parseDockerfile, type Stage } from '../../functions/core/dockerfile/parse';
+import { computeStageScopes, resolveMetaArgs } from '../../functions/core/dockerfile/scope';
+import type { Instruction } from '../../functions/core/dockerfile/instructions';
+import type { ImageConfig, History } from '../../functions/core/oci/types';
+import { findCacheEntries, touchCacheEntries } from '../../db/queries/build-cache';
+import { resolveBaseImage } from '../image/base-images';
+import { publishImage, type BuiltLayer } from '../image/registry-images';
+import { baseCacheKey, nextCacheKey } from './cache-key';
+import { BuildStepError, throwIfCancelled, type BuilderEnv, type BuildRequest, type StageResult } from './build-env';
+import { evaluateInstruction, initialState } from './step-state';
+import { findStage, neededStages } from './stages';
+import { runLayerStep } from './layer-step';
+import { executeRun } from './run-step';
+import { digestCopySources, executeCopy } from './copy-step';
+
+export interface BuildOutcome {
+  manifestDigest: string;
+  configDigest: string;
+  /** Layer and document blobs this build put into S3. */
+  uploaded: number;
+  /** Layer steps that ran (not cached). */
+  executed: number;
+  cached: number;
+}
+
+function isoSeconds(d: Date): string {
+  return d.toISOString().replace(/\.\d+Z$/, 'Z');
+}
+
+function onbuildTriggers(config: ImageConfig | undefined, line: number): Instruction[] {
+  const triggers = config?.config?.OnBuild ?? [];
+  if (triggers.length === 0) return [];
+  const df = parseDockerfile(`FROM scratch\n${triggers.join('\n')}\n`);
+  return df.stages[0]!.instructions.map((i) => ({ ...i, line, endLine: line }));
+}
+
+export async function executeBuild(env: BuilderEnv, req: BuildRequest): Promise<BuildOutcome> {
+  const df = parseDockerfile(req.dockerfile);
+  const epochArg = req.buildArgs.SOURCE_DATE_EPOCH;
+  const sourceDateEpoch = epochArg !== undefined && /^\d+$/.test(epochArg) ? Number(epochArg) : undefined;
+  // Times come from SOURCE_DATE_EPOCH, else from when each layer was first built (a cache hit keeps
+  // its time), so a rebuild with nothing changed reproduces the same config and manifest.
+  const epochTime = sourceDateEpoch !== undefined ? isoSeconds(new Date(sourceDateEpoch * 1000)) : undefined;
+  const globalArgs = resolveMetaArgs(df, { buildArgs: req.buildArgs });
+  const needed = neededStages(df, req.target, globalArgs);
+  const total = needed.reduce((n, i) => n + 1 + df.stages[i]!.instructions.length, 0);
+  const results = new Map<number, StageResult>();
+  let step = 0;
+  let uploaded = 0;
+  let executed = 0;
+  let cached = 0;
+  const log = req.log;
+
+  for (const index of needed) {
+    const stage: Stage = df.stages[index]!;
+    throwIfCancelled(req.signal);
+    const fromRef = expandWord(stage.from, (n) => globalArgs.get(n), df.escape);
+    log.line(`Step ${++step}/${total} : FROM ${fromRef}${stage.name ? ` AS ${stage.name}` : ''}`, 'system');
+    let base: StageResult;
+    const fromStage = findStage(df.stages, fromRef, index);
+    if (fromStage) {
+      base = structuredClone(results.get(fromStage.index)!);
+      base.cacheKey = baseCacheKey({ stageKey: base.cacheKey });
+    } else {
+      const resolved = await resolveBaseImage(env.base, fromRef, req.signal);
+      if (resolved.kind === 'scratch') {
+        base = { config: { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, config: {} }, layers: [], history: [], cacheKey: baseCacheKey('scratch') };
+      } else {
+        const img = resolved.image;
+        base = { config: img.config, layers: img.layers, history: img.config.history ?? [], cacheKey: baseCacheKey({ manifestDigest: img.manifestDigest }) };
+        log.line(` ---> ${resolved.ref} (${img.manifestDigest.slice(7, 19)}, ${resolved.source})`, 'system');
+      }
+    }
+    const instructions = [...onbuildTriggers(base.config, stage.line), ...stage.instructions];
+    const state = initialState(base.config.config, df.escape);
+    if (state.config.OnBuild) state.config.OnBuild = null; // triggers run once, in the child
+    const { scopes } = computeStageScopes({ ...stage, instructions }, { buildArgs: req.buildArgs, globalArgs, baseEnv: base.config.config?.Env ?? [], escape: df.escape });
+    const layers: BuiltLayer[] = [...base.layers];
+    const history: History[] = [...base.history];
+    let key = base.cacheKey;
+    let created = epochTime ?? base.config.created ?? isoSeconds(new Date(0));
+
+    for (const scope of scopes) {
+      throwIfCancelled(req.signal);
+      const ins = scope.instruction;
+      const started = Date.now();
+      if (stage.instructions.includes(ins)) step++;
+      log.line(`Step ${step}/${total} : ${ins.original}`, 'system');
+      let ev;
+      try {
+        ev = evaluateInstruction(state, scope);
+      } catch (err) {
+        throw new BuildStepError(`Line ${ins.line}: ${(err as Error).message}`);
+      }
+      if (ev.effect.kind === 'meta') {
+        key = nextCacheKey(key, ev.keyText);
+        history.push({ created, created_by: ev.createdBy, comment: 'buildkit.dockerfile.v0', empty_layer: true });
+        continue;
+      }
+      let content: string | undefined;
+      if (ev.effect.kind === 'copy') content = await digestCopySources(env, req, ev.effect, results, df.stages, index);
+      key = nextCacheKey(key, ev.keyText, content);
+      const hit = req.noCache ? undefined : (await findCacheEntries(env.db, [key])).get(key);
+      if (hit && hit.layerDigest && hit.diffId) {
+        await touchCacheEntries(env.db, [key]);
+        layers.push({ digest: hit.layerDigest, diffId: hit.diffId, size: hit.layerSize ?? 0 });
+        created = epochTime ?? isoSeconds(hit.createdAt);
+        history.push({ created, created_by: ev.createdBy, comment: 'buildkit.dockerfile.v0' });
+        log.line(' ---> Using cache', 'system');
+        cached++;
+        continue;
+      }
+      const effect = ev.effect;
+      const result = await runLayerStep(env, req, { parents: layers, name: `step-${step}`, cacheKey: key, config: state.config, sourceDateEpoch }, async (rootfs) => {
+        if (effect.kind === 'run' && ins.kind === 'RUN') await executeRun(env, req, rootfs, state.config, effect, ins);
+        else if (effect.kind === 'copy') await executeCopy(env, req, rootfs, effect, state.config.WorkingDir, results, df.stages, index);
+      });
+      executed++;
+      created = epochTime ?? isoSeconds(result.createdAt);
+      if (result.uploaded) uploaded++;
+      layers.push(result.layer);
+      history.push({ created, created_by: ev.createdBy, comment: 'buildkit.dockerfile.v0' });
+      log.line(` ---> ${result.layer.digest.slice(7, 19)} (${((Date.now() - started) / 1000).toFixed(2)}s)`, 'system');
+    }
+
+    const config: ImageConfig = {
+      created,
+      architecture: base.config.architecture || 'amd64',
+      os: base.config.os || 'linux',
+      config: state.config,
+      rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
+      history,
+    };
+    results.set(index, { config, layers, history, cacheKey: key });
+  }
+
+  const final = results.get(needed[needed.length - 1]!)!;
+  if (req.labels && Object.keys(req.labels).length) final.config.config = { ...final.config.config, Labels: { ...final.config.config?.Labels, ...req.labels } };
+  const published = await publishImage(env.db, env.blobs, {
+    accountId: req.accountId,
+    repository: req.repository,
+    tags: req.tags,
+    config: final.config,
+    layers: final.layers,
+  });
+  log.line(`Successfully built ${published.manifestDigest}`, 'system');
+  return { manifestDigest: published.manifestDigest, configDigest: published.configDigest, uploaded: uploaded + published.uploaded, executed, cached };
+}

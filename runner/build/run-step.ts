@@ -1,0 +1,90 @@
+// RUN: the command in the sandbox (user namespace, seccomp, Docker's capabilities, cgroup limits) on
+// the step's overlay, as the image's USER in its WORKDIR, with the stage's ENV and ARGs, the
+// instruction's --mount and --network, its output streamed into the build log.
+import { createHash } from 'node:crypto';
+import { chown, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { RunInstruction } from '../../functions/core/dockerfile/instructions';
+import type { ContainerConfig } from '../../functions/core/oci/types';
+import { toHostId } from '../sandbox/idmap';
+import { runSandboxed } from '../sandbox/run';
+import type { ExtraMount } from '../sandbox/spec';
+import { BuildCancelledError, BuildStepError, type BuilderEnv, type BuildRequest } from './build-env';
+import { resolveInRoot } from './root-path';
+import { normalisePath } from './step-state';
+import { resolveUser } from './users';
+
+const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+async function runMounts(env: BuilderEnv, req: BuildRequest, ins: RunInstruction, workdir: string): Promise<ExtraMount[]> {
+  const out: ExtraMount[] = [];
+  for (const m of ins.mounts) {
+    const target = m.target ? normalisePath(m.target.startsWith('/') ? m.target : `${workdir}/${m.target}`) : undefined;
+    switch (m.type) {
+      case 'cache': {
+        if (!target) throw new BuildStepError(`Line ${ins.line}: a cache mount needs a target`);
+        const id = m.id ?? target;
+        // Cache mounts are per account: one tenant never reads another's cache.
+        const dir = join(env.home, 'cache-mounts', createHash('sha256').update(`${req.accountId}\0${id}`).digest('hex').slice(0, 32));
+        await mkdir(dir, { recursive: true });
+        const owner = m.uid !== undefined ? Number(m.uid) : 0;
+        const group = m.gid !== undefined ? Number(m.gid) : 0;
+        await chown(dir, toHostId(env.idmap, owner), toHostId(env.idmap, group));
+        out.push({ kind: 'bind', source: dir, destination: target, readonly: false });
+        break;
+      }
+      case 'tmpfs':
+        if (!target) throw new BuildStepError(`Line ${ins.line}: a tmpfs mount needs a target`);
+        out.push({ kind: 'tmpfs', destination: target, sizeBytes: m.size ? Number(m.size) : undefined });
+        break;
+      case 'bind': {
+        if (!target) throw new BuildStepError(`Line ${ins.line}: a bind mount needs a target`);
+        if (m.from) throw new BuildStepError(`Line ${ins.line}: bind mounts from another stage or image are not supported yet`);
+        if (!req.contextDir) throw new BuildStepError(`Line ${ins.line}: a bind mount needs a build context`);
+        const source = await resolveInRoot(req.contextDir, m.source ?? '/');
+        out.push({ kind: 'bind', source, destination: target, readonly: m.readonly !== false });
+        break;
+      }
+      case 'secret':
+        if (m.required) throw new BuildStepError(`Line ${ins.line}: secret "${m.id ?? m.target}" is required but the build has no secrets`);
+        break;
+      case 'ssh':
+        if (m.required) throw new BuildStepError(`Line ${ins.line}: ssh mounts are not supported`);
+        break;
+    }
+  }
+  return out;
+}
+
+export async function executeRun(
+  env: BuilderEnv,
+  req: BuildRequest,
+  rootfs: string,
+  config: ContainerConfig,
+  effect: { argv: string[]; env: string[] },
+  ins: RunInstruction,
+): Promise<void> {
+  const user = await resolveUser(rootfs, config.User);
+  const processEnv = effect.env.some((e) => e.startsWith('PATH=')) ? effect.env : [DEFAULT_PATH, ...effect.env];
+  const cwd = config.WorkingDir || '/';
+  const mounts = await runMounts(env, req, ins, cwd);
+  const result = await runSandboxed({
+    home: env.home,
+    rootfs,
+    process: { args: effect.argv, env: processEnv, cwd, uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
+    network: ins.network === 'none' ? { mode: 'none' } : { mode: 'nat' },
+    networkSettings: env.sandbox.networkSettings,
+    resolvConf: env.sandbox.resolvConf,
+    mounts,
+    resources: env.sandbox.resources,
+    timeoutMs: env.runTimeoutMs,
+    signal: req.signal,
+    idmap: env.idmap,
+    onOutput: (stream, line) => req.log.line(line, stream),
+  });
+  if (req.signal.aborted) throw new BuildCancelledError('Build cancelled');
+  if (result.exitCode !== 0) {
+    const cmd = effect.argv.join(' ');
+    throw new BuildStepError(`The command '${cmd.length > 200 ? `${cmd.slice(0, 200)}…` : cmd}' returned a non-zero code: ${result.exitCode}${result.reason ? ` (${result.reason})` : ''}`);
+  }
+}

@@ -1,0 +1,66 @@
+// USER and --chown names resolved from the image's own /etc/passwd and /etc/group, as Docker does.
+import { readFile } from 'node:fs/promises';
+import { resolveInRoot } from './root-path';
+
+export interface ResolvedUser {
+  uid: number;
+  gid: number;
+  additionalGids: number[];
+}
+
+export class UserLookupError extends Error {
+  override name = 'UserLookupError';
+}
+
+async function readDb(rootfs: string, file: string): Promise<string[][]> {
+  try {
+    const text = await readFile(await resolveInRoot(rootfs, file), 'utf8');
+    return text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(':'));
+  } catch {
+    return [];
+  }
+}
+
+const isNum = (s: string) => /^\d+$/.test(s);
+
+/** `user`, `user:group`, `uid:gid` (names or numbers) → ids; a name must exist in the image. */
+export async function resolveUser(rootfs: string, spec: string | undefined): Promise<ResolvedUser> {
+  if (!spec) return { uid: 0, gid: 0, additionalGids: [] };
+  const [userPart, groupPart] = spec.split(':', 2) as [string, string | undefined];
+  const passwd = await readDb(rootfs, '/etc/passwd');
+  let uid: number;
+  let gid: number;
+  let name: string | undefined;
+  if (isNum(userPart)) {
+    uid = Number(userPart);
+    const row = passwd.find((r) => r[2] === userPart);
+    gid = row ? Number(row[3]) : 0;
+    name = row?.[0];
+  } else {
+    const row = passwd.find((r) => r[0] === userPart);
+    if (!row) throw new UserLookupError(`Cannot resolve user "${userPart}": no matching entries in passwd file`);
+    uid = Number(row[2]);
+    gid = Number(row[3]);
+    name = userPart;
+  }
+  const groups = await readDb(rootfs, '/etc/group');
+  if (groupPart !== undefined) {
+    if (isNum(groupPart)) gid = Number(groupPart);
+    else {
+      const row = groups.find((r) => r[0] === groupPart);
+      if (!row) throw new UserLookupError(`Cannot resolve group "${groupPart}": no matching entries in group file`);
+      gid = Number(row[2]);
+    }
+  }
+  const additionalGids = groupPart === undefined && name
+    ? groups.filter((r) => (r[3] ?? '').split(',').includes(name!)).map((r) => Number(r[2])).filter((g) => g !== gid)
+    : [];
+  return { uid, gid, additionalGids };
+}
+
+/** --chown: as USER, except a lone user (name or id) uses the same number as the group, as Docker documents. */
+export async function resolveChown(rootfs: string, spec: string): Promise<{ uid: number; gid: number }> {
+  const [u, g] = spec.split(':', 2) as [string, string | undefined];
+  const user = await resolveUser(rootfs, g === undefined ? u : `${u}:${g}`);
+  return { uid: user.uid, gid: g === undefined ? user.uid : user.gid };
+}

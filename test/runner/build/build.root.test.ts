@@ -1,0 +1,206 @@
+// End to end on a real runner: Dockerfile → runc builds → layers and manifest in S3, tag in Postgres,
+// exported to an OCI layout and unpacked by umoci. The debootstrapped base is cached on the machine.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createDb } from '../../../db/client';
+import { findAccountByName } from '../../../db/queries/accounts';
+import { getBuild } from '../../../db/queries/builds';
+import { getJob } from '../../../db/queries/jobs';
+import { readLogLines } from '../../../db/queries/logs';
+import { jobs } from '../../../db/schema';
+import { eq } from 'drizzle-orm';
+import { BlobStore } from '../../../functions/storage/blob-store';
+import { createS3Client, readS3Config } from '../../../functions/storage/s3';
+import { exportOciLayout } from '../../../runner/image/oci-layout';
+import { readRegistryImage } from '../../../runner/image/registry-images';
+import { createBuilder } from '../../../runner/build/builder';
+import { startCliBuild } from '../../../runner/build/cli';
+import { startQueueWorker, type QueueWorker } from '../../../runner/queue/worker';
+
+const stack = inject('stack');
+const { db, sql } = createDb(stack.env.DATABASE_URL!, { max: 6 });
+const s3 = readS3Config(stack.env);
+const blobs = new BlobStore(createS3Client(s3), s3.bucket);
+const suffix = Math.random().toString(36).slice(2, 8);
+const home = mkdtempSync(join(tmpdir(), `berth-build-test-${suffix}-`));
+chmodSync(home, 0o711);
+let worker: QueueWorker;
+
+beforeAll(async () => {
+  const { handler } = createBuilder({
+    home,
+    runnerId: `run_test_${suffix}`,
+    env: {
+      ...stack.env,
+      BERTH_DEBOOTSTRAP_CACHE: '/var/cache/berth-test/debootstrap',
+    },
+  });
+  worker = startQueueWorker({ db, sql, runnerId: `run_test_${suffix}`, handlers: { build: handler }, concurrency: 1, leaseMs: 30_000 });
+});
+
+afterAll(async () => {
+  await worker?.stop(5_000);
+  rmSync(home, { recursive: true, force: true });
+  await sql.end();
+});
+
+function writeContext(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), `berth-ctx-${suffix}-`));
+  for (const [name, content] of Object.entries(files)) {
+    mkdirSync(join(dir, name, '..'), { recursive: true });
+    writeFileSync(join(dir, name), content, { mode: name.endsWith('.sh') ? 0o755 : 0o644 });
+  }
+  return dir;
+}
+
+async function waitForBuild(id: string, timeoutMs = 240_000) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const b = await getBuild(db, id);
+    if (b && ['succeeded', 'failed', 'cancelled'].includes(b.status)) {
+      const [job] = await db.select().from(jobs).where(eq(jobs.subjectId, id));
+      const log = (await readLogLines(db, { kind: 'build', id }, 0, 10_000)).map((l) => l.line);
+      return { build: b, job: job ? await getJob(db, job.id) : undefined, log };
+    }
+    if (Date.now() > end) throw new Error(`build ${id} did not finish`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function build(files: Record<string, string>, opts: { tag: string; buildArgs?: Record<string, string>; target?: string; noCache?: boolean }) {
+  const context = writeContext(files);
+  try {
+    const id = await startCliBuild(db, blobs, { account: 'admin', tags: [opts.tag], context, file: 'Dockerfile', target: opts.target, buildArgs: opts.buildArgs ?? {}, noCache: opts.noCache ?? false });
+    return await waitForBuild(id);
+  } finally {
+    rmSync(context, { recursive: true, force: true });
+  }
+}
+
+function umociUnpack(image: NonNullable<Awaited<ReturnType<typeof readRegistryImage>>>) {
+  const dir = mkdtempSync(join(tmpdir(), `berth-oci-${suffix}-`));
+  return {
+    dir,
+    async unpack() {
+      await exportOciLayout(blobs, image, join(dir, 'layout'), 'latest');
+      execFileSync('umoci', ['unpack', '--image', `${join(dir, 'layout')}:latest`, join(dir, 'bundle')], { stdio: 'pipe' });
+      return join(dir, 'bundle');
+    },
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+const MULTI_STAGE = {
+  Dockerfile: `ARG BASE=debian:bookworm
+FROM \${BASE} AS build
+ARG GREETING=hello
+WORKDIR /src
+COPY app.sh .
+RUN echo "$GREETING from build" > /src/out.txt
+
+FROM debian:bookworm
+RUN useradd -u 1234 -m app
+USER app
+WORKDIR /home/app
+COPY --from=build /src/out.txt /src/app.sh ./
+ENV MODE=prod
+EXPOSE 8080
+ENTRYPOINT ["/home/app/app.sh"]
+CMD ["--serve"]
+`,
+  'app.sh': '#!/bin/sh\necho "app $MODE $*"\n',
+  '.dockerignore': 'secret.txt\n',
+  'secret.txt': 'nope',
+};
+
+describe('building on a runner', () => {
+  it('builds a multi-stage Dockerfile whose config matches Docker and which umoci unpacks', async () => {
+    const { build: b, log } = await build(MULTI_STAGE, { tag: 'admin/multi:latest', buildArgs: { GREETING: 'hi' } });
+    expect(b.error, log.join('\n')).toBeNull();
+    expect(b.status).toBe('succeeded');
+    expect(b.imageRef).toBe('admin/multi:latest');
+    expect(log).toContain('Step 1/14 : FROM debian:bookworm AS build');
+    const image = (await readRegistryImage(db, blobs, 'admin/multi', 'latest'))!;
+    expect(image.manifestDigest).toBe(b.manifestDigest);
+    // What `docker build` gives for this Dockerfile (written from the Dockerfile reference).
+    expect(image.config.config).toEqual({
+      Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'MODE=prod'],
+      Cmd: ['--serve'],
+      Entrypoint: ['/home/app/app.sh'],
+      User: 'app',
+      WorkingDir: '/home/app',
+      ExposedPorts: { '8080/tcp': {} },
+    });
+    expect(image.config).toMatchObject({ architecture: 'amd64', os: 'linux' });
+    // base layer + useradd + COPY --from; ENV/USER/WORKDIR/EXPOSE/ENTRYPOINT/CMD add none
+    expect(image.layers).toHaveLength(3);
+    expect(image.config.history!.filter((h) => !h.empty_layer)).toHaveLength(3);
+    expect(image.config.history!.at(-1)).toMatchObject({ created_by: 'CMD ["--serve"]', empty_layer: true });
+
+    const oci = umociUnpack(image);
+    try {
+      const bundle = await oci.unpack();
+      expect(readFileSync(join(bundle, 'rootfs/home/app/out.txt'), 'utf8')).toBe('hi from build\n');
+      const app = statSync(join(bundle, 'rootfs/home/app/app.sh'));
+      expect(app.mode & 0o777).toBe(0o755);
+      expect(app.uid).toBe(0); // COPY without --chown gives root, even for USER app
+      expect(statSync(join(bundle, 'rootfs/home/app')).uid).toBe(1234);
+      expect(existsSync(join(bundle, 'rootfs/secret.txt'))).toBe(false);
+      const runtime = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8'));
+      expect(runtime.process.args).toEqual(['/home/app/app.sh', '--serve']);
+      expect(runtime.process.user.uid).toBe(1234);
+      expect(runtime.process.cwd).toBe('/home/app');
+    } finally {
+      oci.remove();
+    }
+  });
+
+  it('rebuilds with nothing changed from the cache: nothing runs, nothing is uploaded, same digest', async () => {
+    const first = await getBuild(db, (await db.select().from(jobs).where(eq(jobs.kind, 'build')))[0]!.subjectId!);
+    const { build: b, job, log } = await build(MULTI_STAGE, { tag: 'admin/multi:latest', buildArgs: { GREETING: 'hi' } });
+    expect(b.status, log.join('\n')).toBe('succeeded');
+    expect(job!.result).toMatchObject({ uploaded: 0, executed: 0 });
+    expect(log.filter((l) => l === ' ---> Using cache')).toHaveLength(4);
+    expect(b.manifestDigest).toBe(first!.manifestDigest);
+  });
+
+  it('gives the same manifest digest twice with SOURCE_DATE_EPOCH, even without the cache', async () => {
+    const files = { Dockerfile: 'FROM debian:bookworm\nCOPY a.txt /a.txt\nRUN echo built > /b.txt && mkdir -p /opt/x\n', 'a.txt': 'a' };
+    const args = { SOURCE_DATE_EPOCH: '1700000000' };
+    const one = await build(files, { tag: 'admin/repro:1', buildArgs: args, noCache: true });
+    const two = await build(files, { tag: 'admin/repro:2', buildArgs: args, noCache: true });
+    expect(one.build.status, one.log.join('\n')).toBe('succeeded');
+    expect(two.build.status, two.log.join('\n')).toBe('succeeded');
+    expect(two.job!.result).toMatchObject({ executed: 2 });
+    expect(two.build.manifestDigest).toBe(one.build.manifestDigest);
+  });
+
+  it('builds an apt-get based image through the NAT', async () => {
+    const files = { Dockerfile: 'FROM debian:bookworm\nRUN apt-get update -q && apt-get install -y -q --no-install-recommends hello && rm -rf /var/lib/apt/lists/*\nCMD ["hello"]\n' };
+    const { build: b, log } = await build(files, { tag: 'admin/hello:latest' });
+    expect(b.status, log.join('\n')).toBe('succeeded');
+    const image = (await readRegistryImage(db, blobs, 'admin/hello', 'latest'))!;
+    const oci = umociUnpack(image);
+    try {
+      const bundle = await oci.unpack();
+      expect(existsSync(join(bundle, 'rootfs/usr/bin/hello'))).toBe(true);
+    } finally {
+      oci.remove();
+    }
+  });
+
+  it('fails a build whose RUN fails, naming the command and code, and leaves no mounts', async () => {
+    const { build: b, log } = await build({ Dockerfile: 'FROM debian:bookworm\nRUN echo about to fail && exit 3\n' }, { tag: 'admin/fails:latest' });
+    expect(b.status).toBe('failed');
+    expect(b.error).toMatch(/returned a non-zero code: 3/);
+    expect(log).toContain('about to fail');
+    expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(home);
+  });
+
+  it('account is seeded', async () => {
+    expect(await findAccountByName(db, 'admin')).toBeTruthy();
+  });
+});

@@ -1,0 +1,98 @@
+// COPY's path rules against a real rootfs, the way Docker applies them.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync, lstatSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { copyIntoRoot } from '../../../runner/build/copy-files';
+import { digestSources, matchComponent, matchSources } from '../../../runner/build/copy-sources';
+import { resolveInRoot } from '../../../runner/build/root-path';
+import { DEFAULT_IDMAP } from '../../../runner/sandbox/idmap';
+
+const work = mkdtempSync(join(tmpdir(), 'berth-copy-test-'));
+const ctx = join(work, 'ctx');
+let root: string;
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+mkdirSync(join(ctx, 'dir/sub'), { recursive: true });
+writeFileSync(join(ctx, 'a.txt'), 'A');
+writeFileSync(join(ctx, 'b.txt'), 'B');
+writeFileSync(join(ctx, 'run.sh'), '#!/bin/sh\n', { mode: 0o755 });
+writeFileSync(join(ctx, 'dir/one'), '1');
+writeFileSync(join(ctx, 'dir/sub/two'), '2');
+
+beforeEach(() => {
+  root = mkdtempSync(join(work, 'root-'));
+  mkdirSync(join(root, 'etc'));
+  mkdirSync(join(root, 'existing'));
+  symlinkSync('/etc', join(root, 'app')); // an absolute link: inside the container, not the host
+});
+
+const copy = async (sources: string[], dest: string, o: Partial<Parameters<typeof copyIntoRoot>[3]> = {}) => {
+  const matched = (await Promise.all(sources.map((s) => matchSources(ctx, s)))).flat();
+  await copyIntoRoot(root, matched, dest, { idmap: DEFAULT_IDMAP, ...o });
+};
+
+describe('COPY path rules', () => {
+  it('copies a directory\'s contents, not the directory', async () => {
+    await copy(['dir'], '/dst');
+    expect(readdirSync(join(root, 'dst')).sort()).toEqual(['one', 'sub']);
+    expect(readFileSync(join(root, 'dst/sub/two'), 'utf8')).toBe('2');
+  });
+
+  it('names the file by the destination unless it ends in / or is an existing directory', async () => {
+    await copy(['a.txt'], '/renamed');
+    expect(readFileSync(join(root, 'renamed'), 'utf8')).toBe('A');
+    await copy(['a.txt'], '/new/dir/');
+    expect(readFileSync(join(root, 'new/dir/a.txt'), 'utf8')).toBe('A');
+    await copy(['a.txt'], '/existing');
+    expect(readFileSync(join(root, 'existing/a.txt'), 'utf8')).toBe('A');
+  });
+
+  it('expands wildcards and refuses several sources into a destination without a slash', async () => {
+    await copy(['*.txt'], '/txt/');
+    expect(readdirSync(join(root, 'txt')).sort()).toEqual(['a.txt', 'b.txt']);
+    await expect(copy(['*.txt'], '/file')).rejects.toThrow(/destination must be a directory and end with a \//);
+  });
+
+  it('follows symlinks in the destination inside the rootfs only', async () => {
+    await copy(['a.txt'], '/app/x');
+    expect(readFileSync(join(root, 'etc/x'), 'utf8')).toBe('A');
+    expect(existsSync('/etc/x')).toBe(false);
+    expect(await resolveInRoot(root, '/app/../../../etc/passwd')).toBe(join(root, 'etc/passwd'));
+  });
+
+  it('owns copies by root unless --chown, shifted into the user namespace; keeps or sets modes', async () => {
+    await copy(['run.sh'], '/bin/');
+    const st = statSync(join(root, 'bin/run.sh'));
+    expect([st.uid, st.gid, st.mode & 0o777]).toEqual([100_000, 100_000, 0o755]);
+    await copy(['dir'], '/owned/', { owner: { uid: 1000, gid: 1001 }, chmod: 0o640 });
+    const f = statSync(join(root, 'owned/one'));
+    expect([f.uid, f.gid, f.mode & 0o777]).toEqual([101_000, 101_001, 0o640]);
+    expect(lstatSync(join(root, 'owned')).uid).toBe(101_000);
+  });
+
+  it('refuses an empty match', async () => {
+    await expect(copy(['nothing*'], '/x/')).rejects.toThrow(/no source files/);
+  });
+});
+
+describe('source matching and digests', () => {
+  it.each([
+    ['*.txt', 'a.txt', true],
+    ['*.txt', 'a.md', false],
+    ['?.txt', 'ab.txt', false],
+    ['[ab].txt', 'b.txt', true],
+    ['[^ab].txt', 'b.txt', false],
+    ['\\*.txt', '*.txt', true],
+  ])('%s matches %s: %s', (p, n, want) => expect(matchComponent(p, n)).toBe(want));
+
+  it('changes the digest when content or mode changes, not when nothing does', async () => {
+    const d1 = await digestSources(await matchSources(ctx, 'dir'));
+    expect(await digestSources(await matchSources(ctx, 'dir'))).toBe(d1);
+    writeFileSync(join(ctx, 'dir/one'), '1!');
+    const d2 = await digestSources(await matchSources(ctx, 'dir'));
+    expect(d2).not.toBe(d1);
+    writeFileSync(join(ctx, 'dir/one'), '1');
+    expect(await digestSources(await matchSources(ctx, 'dir'))).toBe(d1);
+  });
+});
