@@ -1,7 +1,7 @@
-import { and, eq } from 'drizzle-orm';
+import { and, desc, eq } from 'drizzle-orm';
 import { newId } from '../../functions/core/ids';
 import type { Db } from '../client';
-import { builds, type Build } from '../schema';
+import { builds, deployments, type Build, type Deployment } from '../schema';
 import { enqueueJob } from './jobs';
 import type { NewBuild } from './builds';
 
@@ -38,4 +38,10 @@ export async function failQueuedBuild(db: Db, buildId: string, error: string): P
     .where(and(eq(builds.id, buildId), eq(builds.status, 'queued')))
     .returning({ id: builds.id });
   return rows.length === 1;
+}
+
+/** The deployment a build started (deploy_on_success), if any yet. */
+export async function findDeploymentOfBuild(db: Db, buildId: string): Promise<Deployment | undefined> {
+  const [row] = await db.select().from(deployments).where(eq(deployments.buildId, buildId)).orderBy(desc(deployments.number)).limit(1);
+  return row;
 }

@@ -7,6 +7,7 @@ import { gitBuildTags } from './build-tags';
 import type { App } from '../../db/schema';
 import type { Platform } from '../platform';
 import { followBuild } from './build-progress';
+import { waitForDeployment } from './deploy-progress';
 import { FLUSH_PKT, concatBytes, encodePktLine, encodeSideband } from './pkt-line';
 import { parseReceiveRequest, type ReceiveRequest } from './receive-commands';
 import { receivePush, type ReceiveResult } from './receive-pack';
@@ -72,7 +73,15 @@ export async function respondToPush(platform: Platform, app: App & { owner: stri
             const end = await followBuild(platform.db, build.id, progress, {
               onIdle: () => controller.enqueue(encodeSideband(1, new Uint8Array(0))[0]!),
             });
-            if (end?.status === 'succeeded') progress(`Deployed to ${appAddress(platform, app.name)}`);
+            if (end?.status === 'succeeded') {
+              progress(`Built ${end.imageRef ?? end.manifestDigest ?? ''}`);
+              const deployment = await waitForDeployment(platform.db, build.id);
+              const address = appAddress(platform, app.name);
+              if (!deployment) progress(`No deployment started for this build yet; once one is live the app is at ${address}`);
+              else if (deployment.status === 'active') progress(`Deployed to ${address} (deployment ${deployment.number})`);
+              else if (deployment.status === 'failed') failure = `Deployment ${deployment.number} failed${deployment.error ? `: ${deployment.error}` : ''}`;
+              else progress(`Deployment ${deployment.number} is ${deployment.status}; the app will be at ${address}`);
+            }
             else if (end?.status === 'failed' || end?.status === 'cancelled') failure = `Build ${build.id} ${end.status}${end.error ? `: ${end.error}` : ''}`;
             else progress(`The build is still running: follow it with GET /api/v1/builds/${build.id}/logs`);
           }

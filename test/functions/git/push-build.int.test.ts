@@ -9,7 +9,8 @@ import { newId } from '../../../functions/core/ids';
 import { BlobStore, contextKey } from '../../../functions/storage/blob-store';
 import { createGitContextHandler } from '../../../runner/git/git-context-job';
 import { startQueueWorker } from '../../../runner/queue/worker';
-import { builds, jobs } from '../../../db/schema';
+import { builds, deployments, jobs } from '../../../db/schema';
+import { createDeployment } from '../../../db/queries/deployments';
 import { commitFiles, git, gitOk, initRepo, startGitServer } from './git-server';
 
 const stack = inject('stack');
@@ -59,10 +60,14 @@ describe('push to the deploy branch', () => {
     await waitFor('the first step on the push', async () => (sawStepEarly ? true : undefined));
     await appendLogLines(server.db, { kind: 'build', id: build.id }, [{ line: 'Step 2/2 : COPY . /' }]);
     finished = true;
-    await server.db.update(builds).set({ status: 'succeeded', finishedAt: new Date() }).where(eq(builds.id, build.id));
+    await server.db.update(builds).set({ status: 'succeeded', imageRef: `admin/${app.name}:latest`, finishedAt: new Date() }).where(eq(builds.id, build.id));
+    // The deployment the build's deploy step starts, played by the test as well.
+    await createDeployment(server.db, { appId: app.id, buildId: build.id, imageRef: `admin/${app.name}:latest`, manifestDigest: null, config: {} });
+    await server.db.update(deployments).set({ status: 'active' }).where(eq(deployments.buildId, build.id));
     const r = await push;
     expect(r.stderr).toContain('remote: Step 2/2 : COPY . /');
-    expect(r.stderr).toMatch(new RegExp(`remote: Deployed to \\S*${app.name}`));
+    expect(r.stderr).toContain(`remote: Built admin/${app.name}:latest`);
+    expect(r.stderr).toMatch(new RegExp(`remote: Deployed to \\S*${app.name}\\S* \\(deployment 1\\)`));
     expect(r.status).toBe(0);
   });
 
