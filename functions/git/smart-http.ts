@@ -81,7 +81,7 @@ export function createGitRoutes(options: GitHttpOptions = {}): Hono<AppEnv> {
     if (access instanceof Response) return access;
     let body: Uint8Array;
     try {
-      body = await readGitRequestBody(c.req.raw, 1024 * 1024);
+      body = await readGitRequestBody(c.req.raw, 8 * 1024 * 1024); // wants and haves only
     } catch (err) {
       if (err instanceof BodyTooLargeError) return gitError('git-upload-pack', 'result', `Cannot fetch: ${err.message}`, false);
       throw err;
