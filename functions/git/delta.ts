@@ -14,11 +14,12 @@ function readSize(delta: Uint8Array, pos: { i: number }): number {
 }
 
 /** The object the delta makes from base. Throws on any op that reads or writes out of bounds. */
-export function applyDelta(base: Uint8Array, delta: Uint8Array): Uint8Array {
+export function applyDelta(base: Uint8Array, delta: Uint8Array, maxResultBytes = Number.MAX_SAFE_INTEGER): Uint8Array {
   const pos = { i: 0 };
   const baseSize = readSize(delta, pos);
   if (baseSize !== base.length) throw new Error(`Cannot apply a delta: it expects a base of ${baseSize} bytes, the base has ${base.length}`);
   const resultSize = readSize(delta, pos);
+  if (resultSize > maxResultBytes) throw new Error(`Cannot apply a delta: its ${resultSize}-byte result is over the ${maxResultBytes}-byte object limit`);
   const out = new Uint8Array(resultSize);
   let o = 0;
   while (pos.i < delta.length) {

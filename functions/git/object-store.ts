@@ -6,7 +6,7 @@ import { BlobStore } from '../storage/blob-store';
 import { applyDelta } from './delta';
 import type { ObjectType } from './object-id';
 import { OFS_DELTA, PACK_TYPES, REF_DELTA, readPackEntry } from './pack-entry';
-import { readPack, type GitObject } from './pack-reader';
+import { DEFAULT_MAX_OBJECT_BYTES, readPack, type GitObject } from './pack-reader';
 
 export function packKey(appId: string, sha256Hex: string): string {
   return `git/${appId}/packs/${sha256Hex}.pack`;
@@ -27,7 +27,7 @@ async function readAt(platform: Platform, appId: string, loc: ObjectLocation, de
   const body = await storeOf(platform).get(packKey(appId, loc.digest.replace(/^sha256:/, '')), { start: loc.offset, end: loc.end - 1 });
   if (!body) throw new Error(`Cannot read object ${loc.sha}: its pack is missing from storage`);
   const bytes = new Uint8Array(await new Response(body.body).arrayBuffer());
-  const entry = readPackEntry(bytes, 0, loc.offset);
+  const entry = readPackEntry(bytes, 0, loc.offset, DEFAULT_MAX_OBJECT_BYTES);
   const plain = PACK_TYPES[entry.typeCode];
   if (plain) return { id: loc.sha, type: plain, data: entry.payload };
   let base: GitObject | undefined;
@@ -39,7 +39,7 @@ async function readAt(platform: Platform, appId: string, loc: ObjectLocation, de
     base = await readStoredObject(platform, appId, entry.baseId!, depth + 1);
   }
   if (!base) throw new Error(`Cannot read object ${loc.sha}: its delta base is missing`);
-  return { id: loc.sha, type: base.type as ObjectType, data: applyDelta(base.data, entry.payload) };
+  return { id: loc.sha, type: base.type as ObjectType, data: applyDelta(base.data, entry.payload, DEFAULT_MAX_OBJECT_BYTES) };
 }
 
 /** Every object of the app, by id: each pack read once, in push order (a thin pack's bases come first). */

@@ -21,7 +21,14 @@ export type ObjectLookup = (id: string) => Promise<GitObject | undefined>;
 export interface PackReadOptions {
   lookup?: ObjectLookup;
   maxObjects?: number;
+  /** Largest object (or delta result) accepted, inflated. */
+  maxObjectBytes?: number;
+  /** Largest sum of inflated entries: a small pack must not inflate into all of memory. */
+  maxInflatedBytes?: number;
 }
+
+export const DEFAULT_MAX_OBJECT_BYTES = 128 * 1024 * 1024;
+export const DEFAULT_MAX_INFLATED_BYTES = 1024 * 1024 * 1024;
 
 export function readPackHeader(buf: Uint8Array): { version: number; count: number } {
   if (buf.length < 32) throw new Error(`Cannot read the pack: ${buf.length} bytes is too short for a packfile`);
@@ -43,22 +50,31 @@ export async function readPack(buf: Uint8Array, options: PackReadOptions = {}): 
   for (const b of trailer) trailerHex += b.toString(16).padStart(2, '0');
   if (sum !== trailerHex) throw new Error('Cannot read the pack: its SHA-1 trailer does not match its contents (corrupt or truncated)');
 
+  const maxObjectBytes = options.maxObjectBytes ?? DEFAULT_MAX_OBJECT_BYTES;
+  const maxInflated = options.maxInflatedBytes ?? DEFAULT_MAX_INFLATED_BYTES;
   const entries: PackEntry[] = [];
   let at = 12;
+  let inflated = 0;
   for (let n = 0; n < count; n++) {
-    const entry = readPackEntry(body, at);
+    const entry = readPackEntry(body, at, 0, maxObjectBytes);
+    inflated += entry.payload.length;
+    if (inflated > maxInflated) throw new Error(`Cannot read the pack: its objects inflate to more than ${maxInflated} bytes`);
     entries.push(entry);
     at = entry.end;
   }
   if (at !== body.length) throw new Error(`Cannot read the pack: ${body.length - at} bytes follow its last object`);
-  return resolveEntries(entries, options.lookup);
+  return resolveEntries(entries, options.lookup, maxObjectBytes, maxInflated);
 }
 
-async function resolveEntries(entries: PackEntry[], lookup: ObjectLookup | undefined): Promise<PackedObject[]> {
+async function resolveEntries(entries: PackEntry[], lookup: ObjectLookup | undefined, maxObjectBytes: number, maxResolved: number): Promise<PackedObject[]> {
+  // Deltas are small and their results need not be: bound what resolving them may hold.
+  let resolved = 0;
   const byOffset = new Map<number, PackedObject>();
   const byId = new Map<string, GitObject>();
   const external = new Map<string, GitObject>();
   const done = (e: PackEntry, type: ObjectType, data: Uint8Array, id: string) => {
+    resolved += data.length;
+    if (resolved > maxResolved) throw new Error(`Cannot read the pack: its objects resolve to more than ${maxResolved} bytes`);
     const obj = { id, type, data, offset: e.offset, end: e.end };
     byOffset.set(e.offset, obj);
     byId.set(id, obj);
@@ -79,7 +95,7 @@ async function resolveEntries(entries: PackEntry[], lookup: ObjectLookup | undef
       }
       let data: Uint8Array;
       try {
-        data = applyDelta(base.data, e.payload);
+        data = applyDelta(base.data, e.payload, maxObjectBytes);
       } catch (err) {
         throw new Error(`Cannot read the pack entry at offset ${e.offset}: ${(err as Error).message}`);
       }

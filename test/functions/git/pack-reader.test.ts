@@ -40,6 +40,8 @@ describe('deltas', () => {
     // base size 3, result size 4, copy offset 0 size 4
     expect(() => applyDelta(new Uint8Array(3), new Uint8Array([3, 4, 0x90, 4]))).toThrow('out of bounds');
     expect(() => applyDelta(new Uint8Array(2), new Uint8Array([3, 4]))).toThrow('expects a base of 3 bytes');
+    // result size 2^35 declared: refused before any allocation
+    expect(() => applyDelta(new Uint8Array(3), new Uint8Array([3, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01]), 1024)).toThrow('over the 1024-byte object limit');
   });
 });
 
@@ -57,6 +59,8 @@ describe('readPack and writePack', () => {
     expect(objects.map((o) => o.id).sort()).toEqual(expected);
     const verify = run(['index-pack', '--stdin', '-v'], Buffer.from(await writePack(objects))).toString();
     expect(verify).toMatch(/^pack\t[0-9a-f]{40}/);
+    await expect(readPack(new Uint8Array(pack), { maxInflatedBytes: 1000 })).rejects.toThrow('inflate to more than 1000 bytes');
+    await expect(readPack(new Uint8Array(pack), { maxObjectBytes: 100 })).rejects.toThrow('object limit');
     const bad = new Uint8Array(pack);
     bad[20] = bad[20]! ^ 0xff;
     await expect(readPack(bad)).rejects.toThrow('SHA-1 trailer');
