@@ -9,9 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { registerRunner } from '../../../db/queries/runners';
 import { builds } from '../../../db/schema';
 import { newId } from '../../../functions/core/ids';
-import { BlobStore } from '../../../functions/storage/blob-store';
-import { createBuilder } from '../../../runner/build/builder';
-import { createGitHandlers } from '../../../runner/git/handlers';
+import { createHandlers } from '../../../runner/main';
 import { startQueueWorker, type QueueWorker } from '../../../runner/queue/worker';
 import { commitFiles, git, initRepo, startGitServer } from './git-server';
 
@@ -26,9 +24,10 @@ beforeAll(async () => {
   const runnerId = newId('run');
   await registerRunner(server.db, { id: runnerId, hostname: 'test', address: '127.0.0.1', capacity: {}, labels: {}, version: 'test' });
   const env = { ...stack.env, BERTH_DEBOOTSTRAP_CACHE: '/var/cache/berth-test/debootstrap', BERTH_PUBLIC_URL: server.platform.publicUrl };
-  const { handler } = createBuilder({ home, runnerId, env });
-  const blobs = new BlobStore(server.platform.s3, server.platform.bucket);
-  worker = startQueueWorker({ db: server.db, runnerId, handlers: { build: handler, ...createGitHandlers({ blobs, home }) }, concurrency: 1, leaseMs: 30_000, pollMinMs: 50, pollMaxMs: 250 });
+  // The runner's own handler table, as runner/main.ts builds it.
+  const handlers = createHandlers({ databaseUrl: stack.env.DATABASE_URL!, home, id: runnerId, address: '127.0.0.1', labels: {}, concurrency: 1, leaseMs: 30_000 }, env);
+  expect(Object.keys(handlers)).toEqual(expect.arrayContaining(['build', 'git-context']));
+  worker = startQueueWorker({ db: server.db, runnerId, handlers, concurrency: 1, leaseMs: 30_000, pollMinMs: 50, pollMaxMs: 250 });
 });
 
 afterAll(async () => {
