@@ -19,7 +19,7 @@ export function serviceHeader(service: GitService): Uint8Array {
   return concatBytes([encodePktLine(`# service=${service}\n`), FLUSH_PKT]);
 }
 
-export function advertiseV0(service: GitService, refs: GitRef[], deployBranch: string): Uint8Array<ArrayBuffer> {
+export function advertiseV0(service: GitService, refs: GitRef[], deployBranch: string, peeled = new Map<string, string>()): Uint8Array<ArrayBuffer> {
   const parts = [serviceHeader(service)];
   const lines: { sha: string; name: string }[] = [];
   const caps = [...(service === 'git-receive-pack' ? RECEIVE_CAPABILITIES : UPLOAD_CAPABILITIES)];
@@ -30,7 +30,11 @@ export function advertiseV0(service: GitService, refs: GitRef[], deployBranch: s
       caps.push(`symref=HEAD:${head.name}`);
     }
   }
-  lines.push(...refs.map((r) => ({ sha: r.sha, name: r.name })));
+  for (const r of refs) {
+    lines.push({ sha: r.sha, name: r.name });
+    const target = peeled.get(r.name);
+    if (target) lines.push({ sha: target, name: `${r.name}^{}` });
+  }
   if (lines.length === 0) lines.push({ sha: ZERO_ID, name: 'capabilities^{}' });
   lines.forEach((l, i) => parts.push(encodePktLine(i === 0 ? `${l.sha} ${l.name}\0${caps.join(' ')}\n` : `${l.sha} ${l.name}\n`)));
   parts.push(FLUSH_PKT);

@@ -11,6 +11,7 @@ import { advertiseV0, advertiseV2, serviceHeader, type GitService } from './adve
 import { BodyTooLargeError, readGitRequestBody } from './request-body';
 import { concatBytes, encodePktLine } from './pkt-line';
 import { handleUploadPackV0, handleUploadPackV2 } from './upload-pack';
+import { peelTags } from './peel-tags';
 import { respondToPush } from './push-response';
 
 /** Largest push Berth accepts; a Worker holds the pack in memory while it reads it. */
@@ -69,10 +70,13 @@ export function createGitRoutes(options: GitHttpOptions = {}): Hono<AppEnv> {
     if (!service || !SERVICES.has(service)) return plain(403, 'Berth serves only smart HTTP: ask with ?service=git-upload-pack or git-receive-pack');
     const access = await authorize(c, service as GitService, 'advertisement');
     if (access instanceof Response) return access;
-    const body =
-      service === 'git-upload-pack' && wantsV2(c)
-        ? advertiseV2()
-        : advertiseV0(service as GitService, await listGitRefs(c.var.platform.db, access.app.id), access.app.deployBranch);
+    let body: Uint8Array<ArrayBuffer>;
+    if (service === 'git-upload-pack' && wantsV2(c)) body = advertiseV2();
+    else {
+      const refs = await listGitRefs(c.var.platform.db, access.app.id);
+      const peeled = service === 'git-upload-pack' ? await peelTags(c.var.platform, access.app.id, refs) : undefined;
+      body = advertiseV0(service as GitService, refs, access.app.deployBranch, peeled);
+    }
     return new Response(body, { headers: { 'content-type': `application/x-${service}-advertisement`, 'cache-control': 'no-cache' } });
   });
 

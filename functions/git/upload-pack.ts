@@ -6,6 +6,7 @@ import { headTarget } from './advertisement';
 import { isObjectId } from './object-id';
 import { loadAllObjects } from './object-store';
 import { writePack } from './pack-writer';
+import { peelTags } from './peel-tags';
 import { DELIM_PKT, FLUSH_PKT, PktReader, encodePktLine, encodeSideband } from './pkt-line';
 import { selectObjectsToSend } from './reachable';
 
@@ -50,11 +51,16 @@ export async function handleUploadPackV2(platform: Platform, app: App, body: Uin
     const refs = await listGitRefs(platform.db, app.id);
     const prefixes = args.filter((a) => a.startsWith('ref-prefix ')).map((a) => a.slice(11));
     const symrefs = args.includes('symrefs');
+    const peeled = args.includes('peel') ? await peelTags(platform, app.id, refs) : new Map<string, string>();
     const out: Uint8Array[] = [];
     const head = headTarget(refs, app.deployBranch);
     const wanted = (name: string) => prefixes.length === 0 || prefixes.some((p) => name.startsWith(p));
     if (head && wanted('HEAD')) out.push(encodePktLine(`${head.sha} HEAD${symrefs ? ` symref-target:${head.name}` : ''}\n`));
-    for (const r of refs) if (wanted(r.name)) out.push(encodePktLine(`${r.sha} ${r.name}\n`));
+    for (const r of refs) {
+      if (!wanted(r.name)) continue;
+      const target = peeled.get(r.name);
+      out.push(encodePktLine(`${r.sha} ${r.name}${target ? ` peeled:${target}` : ''}\n`));
+    }
     out.push(FLUSH_PKT);
     return out;
   }

@@ -49,6 +49,27 @@ async function packsOf(appId: string) {
   return server.db.select().from(gitPacks).where(eq(gitPacks.appId, appId)).orderBy(gitPacks.id);
 }
 
+describe('tags and atomic pushes from git', () => {
+  it('pushes annotated and lightweight tags atomically and clones them back', async () => {
+    const app = await server.createApp();
+    const dir = initRepo(join(server.work, `${app.name}-tags`), { 'a.txt': 'a\n' });
+    gitOk(dir, ['tag', '-a', 'v1.0', '-m', 'release 1.0']);
+    gitOk(dir, ['tag', 'light']);
+    const push = await git(dir, ['push', '--atomic', '--follow-tags', server.url(app.name), 'main', 'light']);
+    expect(push.status).toBe(0);
+    const remote = (await git(dir, ['ls-remote', '--tags', server.url(app.name)])).stdout;
+    expect(remote).toContain(`${gitOk(dir, ['rev-parse', 'v1.0']).trim()}\trefs/tags/v1.0`);
+    expect(remote).toContain('refs/tags/light');
+    expect(remote).toContain(`${gitOk(dir, ['rev-parse', 'HEAD']).trim()}\trefs/tags/v1.0^{}`);
+    const v0 = (await git(dir, ['-c', 'protocol.version=0', 'ls-remote', '--tags', server.url(app.name)])).stdout;
+    expect(v0).toContain(`${gitOk(dir, ['rev-parse', 'HEAD']).trim()}\trefs/tags/v1.0^{}`);
+    const clone = join(server.work, `${app.name}-tags-clone`);
+    expect((await git(server.work, ['clone', '-q', server.url(app.name), clone])).status).toBe(0);
+    expect(gitOk(clone, ['tag', '--list']).split('\n').filter(Boolean).sort()).toEqual(['light', 'v1.0']);
+    expect(gitOk(clone, ['cat-file', '-t', 'v1.0']).trim()).toBe('tag');
+  });
+});
+
 describe('incremental pushes and fetches', () => {
   it('sends only new objects, as a thin pack whose delta bases the edge reads from the earlier pack', async () => {
     const app = await server.createApp();
