@@ -4,6 +4,7 @@
 import { Hono, type Context } from 'hono';
 import { findAccountByToken } from '../../db/queries/accounts';
 import { findAppByPath, listGitRefs } from '../../db/queries/git';
+import { listActingAccountIds } from '../../db/queries/memberships';
 import type { Account, App } from '../../db/schema';
 import { readCredentials } from '../auth';
 import type { AppEnv } from '../platform';
@@ -49,8 +50,10 @@ async function authorize(c: Context<AppEnv>, service: GitService, kind: 'adverti
   }
   const accountName = c.req.param('account')!;
   const appName = c.req.param('repo')!.replace(/\.git$/, '');
-  const app = accountName === found.account.name ? await findAppByPath(c.var.platform.db, accountName, appName) : undefined;
-  if (!app) {
+  // The caller's own apps and those of organizations it belongs to; any other app does not exist.
+  const app = await findAppByPath(c.var.platform.db, accountName, appName);
+  const mayAct = app ? (await listActingAccountIds(c.var.platform.db, found.account)).includes(app.accountId) : false;
+  if (!app || !mayAct) {
     return gitError(service, kind, `Repository '${accountName}/${appName}' not found: no app of yours has that name (create the app first)`, kind === 'advertisement');
   }
   return { app, account: found.account };

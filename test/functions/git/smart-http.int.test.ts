@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import { createAccount, createToken } from '../../../db/queries/accounts';
+import { createOrganization } from '../../../db/queries/memberships';
 import { gitObjects, gitPacks } from '../../../db/schema';
 import { ZERO, emptyPack, rawPush } from './raw-push';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -197,6 +198,23 @@ describe('bad input', () => {
     expect(asBob.status).not.toBe(0);
     expect(asBob.stderr).toContain(`remote error: Repository '${bobName}/${app.name}' not found`);
     expect(await packsOf(app.id)).toEqual([]);
+  });
+
+  it('lets a member push to an organization\'s app, and no one else', async () => {
+    const suffix = randomBytes(4).toString('hex');
+    const carol = await createAccount(server.db, { name: `carol${suffix}` });
+    const dave = await createAccount(server.db, { name: `dave${suffix}` });
+    const org = await createOrganization(server.db, carol, `org${suffix}`);
+    const app = await server.createApp({ account: org.name });
+    const dir = initRepo(join(server.work, `${app.name}-org`), { 'a.txt': 'org\n' });
+    const carolToken = (await createToken(server.db, carol.id, { name: 'git' })).secret;
+    const daveToken = (await createToken(server.db, dave.id, { name: 'git' })).secret;
+    const viaCarol = `http://${carol.name}:${carolToken}@127.0.0.1:${server.port}/${org.name}/${app.name}.git`;
+    const viaDave = `http://${dave.name}:${daveToken}@127.0.0.1:${server.port}/${org.name}/${app.name}.git`;
+    expect((await git(dir, ['push', viaCarol, 'main'])).status).toBe(0);
+    const refused = await git(dir, ['push', viaDave, 'main:refs/heads/dave']);
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toContain(`Repository '${org.name}/${app.name}' not found`);
   });
 
   it('refuses a malformed pack naming what is wrong, and records nothing', async () => {
