@@ -4,6 +4,7 @@ import { createApi } from './api/api';
 import { createGitRoutes } from './git/smart-http';
 import { gitWebhook } from './git/webhook';
 import { health } from './health';
+import { fromHonoError } from './hono-errors';
 import { registry } from './registry';
 import { web } from './web/web';
 import type { AppEnv, PlatformFactory } from './platform';
@@ -18,7 +19,7 @@ export function createApp(platform: PlatformFactory): Hono<AppEnv> {
   });
 
   app.onError((err, c) => {
-    const { status, body, headers } = renderError(err);
+    const { status, body, headers } = renderError(fromHonoError(err, c.req.method, c.req.path));
     if (status >= 500) console.error(`${c.req.method} ${c.req.path}:`, err);
     for (const [k, v] of Object.entries(headers)) c.header(k, v);
     return c.json(body, status as 500);

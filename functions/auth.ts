@@ -3,6 +3,7 @@ import { createMiddleware } from 'hono/factory';
 import { findAccountByToken, type TokenScope } from '../db/queries/accounts';
 import { listActingAccountIds } from '../db/queries/memberships';
 import { findSession, type Session } from '../db/queries/sessions';
+import { touchToken } from '../db/queries/tokens';
 import type { Account, Token } from '../db/schema';
 import { HttpError, unauthorized } from './core/errors';
 import type { AppEnv } from './platform';
@@ -72,6 +73,7 @@ export function requireAuth(scope: TokenScope = 'read') {
       }
       account = found.account;
       scopes = found.token.scopes as TokenScope[];
+      await touchToken(db, found.token.id);
       c.set('token', found.token);
       c.set('session', undefined);
     } else {

@@ -8,6 +8,8 @@ export interface FunctionsConfig {
   registrySecret?: string;
   appsDomain?: string;
   contextBytes?: number;
+  /** BERTH_REGISTRY_REDIRECT=presigned: blob GETs answer 307 to a presigned S3 URL instead of streaming. */
+  blobRedirect?: { expiresInSeconds: number };
 }
 
 /** Reads the functions' configuration from process.env (Node) or the Worker's bindings. */
@@ -19,5 +21,13 @@ export function readFunctionsConfig(env: Record<string, unknown>): FunctionsConf
   if (!databaseUrl) throw new Error('Cannot start: DATABASE_URL (or a HYPERDRIVE binding) is not set');
   const contextBytes = strings.BERTH_MAX_CONTEXT_BYTES ? Number(strings.BERTH_MAX_CONTEXT_BYTES) : undefined;
   if (contextBytes !== undefined && !(contextBytes > 0)) throw new Error(`Cannot start: BERTH_MAX_CONTEXT_BYTES "${strings.BERTH_MAX_CONTEXT_BYTES}" is not a positive number`);
-  return { databaseUrl, s3: readS3Config(strings), publicUrl: strings.BERTH_PUBLIC_URL, appsDomain: strings.BERTH_APPS_DOMAIN, contextBytes, registrySecret: strings.BERTH_REGISTRY_SECRET || undefined };
+  return {
+    databaseUrl,
+    s3: readS3Config(strings),
+    publicUrl: strings.BERTH_PUBLIC_URL,
+    appsDomain: strings.BERTH_APPS_DOMAIN,
+    contextBytes,
+    registrySecret: strings.BERTH_REGISTRY_SECRET || undefined,
+    blobRedirect: strings.BERTH_REGISTRY_REDIRECT === 'presigned' ? { expiresInSeconds: 600 } : undefined,
+  };
 }

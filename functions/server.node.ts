@@ -16,6 +16,7 @@ export function startFunctions(env: Record<string, string | undefined>, port: nu
     bucket: config.s3.bucket,
     publicUrl: config.publicUrl,
     registrySecret: config.registrySecret,
+    blobRedirect: config.blobRedirect && { s3: config.s3, ...config.blobRedirect },
     uploadHasher: createNativeUploadHasher(),
     appsDomain: config.appsDomain,
     limits: { contextBytes: config.contextBytes },

@@ -13,7 +13,18 @@ const app = createApp((env) => {
   const key = JSON.stringify(config.s3);
   if (!s3 || s3.key !== key) s3 = { key, client: createS3Client(config.s3) };
   const { db } = createDb(config.databaseUrl, { max: 1, fetchTypes: false });
-  return { db, s3: s3.client, bucket: config.s3.bucket, publicUrl: config.publicUrl, appsDomain: config.appsDomain, limits: { contextBytes: config.contextBytes }, registrySecret: config.registrySecret };
+  return {
+    db,
+    s3: s3.client,
+    bucket: config.s3.bucket,
+    publicUrl: config.publicUrl,
+    appsDomain: config.appsDomain,
+    limits: { contextBytes: config.contextBytes },
+    registrySecret: config.registrySecret,
+    blobRedirect: config.blobRedirect && { s3: config.s3, ...config.blobRedirect },
+    // An isolate has 128 MB and may serve several uploads at once: smaller parts, fewer in flight.
+    registry: { partSize: 8 * 1024 * 1024, partConcurrency: 2 },
+  };
 });
 
 export default app;

@@ -68,3 +68,8 @@ export async function markContainerRemoved(db: Db, id: string): Promise<void> {
     .set({ status: 'removed', name: sql`${containers.name} || '~' || substr(${containers.id}, 1, 12)`, finishedAt: sql`coalesce(${containers.finishedAt}, now())` })
     .where(eq(containers.id, id));
 }
+
+/** An app's containers that are not yet removed: what deleting the app must stop. */
+export async function listContainersOfApp(db: Db, appId: string): Promise<Container[]> {
+  return db.select().from(containers).where(and(eq(containers.appId, appId), sql`${containers.status} <> 'removed'`));
+}

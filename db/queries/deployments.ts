@@ -3,7 +3,7 @@
 import { and, desc, eq, sql } from 'drizzle-orm';
 import { newId } from '../../functions/core/ids';
 import type { Db } from '../client';
-import { deployments, type Deployment } from '../schema';
+import { apps, builds, deployments, type Deployment } from '../schema';
 import { enqueueJob } from './jobs';
 import { olderThan } from './pagination';
 
@@ -44,4 +44,22 @@ export async function findRollbackTarget(db: Db, appId: string, currentId: strin
     .orderBy(desc(deployments.number))
     .limit(1);
   return d;
+}
+
+/**
+ * Deploys a succeeded build that asked for it (builds.deploy_on_success), with its app's current
+ * configuration. The Builder calls this when it marks a build succeeded; calling it again, or for a
+ * build that did not ask, does nothing. Returns the deployment when one was created.
+ */
+export async function deployBuildIfRequested(db: Db, buildId: string): Promise<Deployment | undefined> {
+  const [row] = await db
+    .select({ build: builds, config: apps.config })
+    .from(builds)
+    .innerJoin(apps, eq(apps.id, builds.appId))
+    .where(eq(builds.id, buildId));
+  const b = row?.build;
+  if (!b || !b.deployOnSuccess || b.status !== 'succeeded' || !b.imageRef || !b.appId) return undefined;
+  const [existing] = await db.select({ id: deployments.id }).from(deployments).where(and(eq(deployments.appId, b.appId), eq(deployments.buildId, b.id))).limit(1);
+  if (existing) return undefined;
+  return createDeployment(db, { appId: b.appId, buildId: b.id, imageRef: b.imageRef, manifestDigest: b.manifestDigest, config: row.config });
 }

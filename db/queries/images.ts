@@ -23,3 +23,8 @@ export async function listTagsOf(db: Db, repositoryId: string) {
     .where(eq(tags.repositoryId, repositoryId))
     .orderBy(desc(tags.updatedAt), tags.name);
 }
+
+/** Makes an account's repository public or private (an app's image visibility). */
+export async function setRepositoryVisibility(db: Db, accountId: string, name: string, isPublic: boolean): Promise<void> {
+  await db.update(repositories).set({ public: isPublic }).where(and(eq(repositories.accountId, accountId), eq(repositories.name, name)));
+}

@@ -6,12 +6,14 @@ import { payloadTooLarge } from '../core/errors';
 import { account } from './account';
 import { apps } from './apps';
 import { builds } from './builds';
+import { containerExec } from './container-exec';
 import { containersApi } from './containers';
 import { deploymentsApi } from './deployments';
 import { images } from './images';
 import { runnersApi } from './runners';
 import { renderDocsPage } from './docs-page';
 import { DEFAULT_JSON_BYTES } from './limits';
+import { addOperationIds } from './operation-ids';
 import { users } from './users';
 import { rejectInvalid } from './validation';
 
@@ -21,7 +23,7 @@ export const OPENAPI_INFO = {
     title: 'Berth API',
     version: '1',
     description:
-      'Build Dockerfiles into OCI images and run them. Authenticate with `Authorization: Bearer <token>`; errors are `{ "error": { "code", "message" } }` with a stable code; lists are cursor-paginated (`limit`, `cursor` → `nextCursor`); creating POSTs accept `Idempotency-Key`.',
+      'Build Dockerfiles into OCI images and run them. Authenticate with `Authorization: Bearer <token>`; errors are `{ "error": { "code", "message" } }` with a stable code; lists are cursor-paginated (`limit`, `cursor` → `nextCursor`); creating POSTs accept `Idempotency-Key`.\n\nError codes: `validation_failed`, `invalid_json`, `invalid_cursor`, `invalid_multipart`, `invalid_path`, `invalid_image_reference`, `invalid_idempotency_key`, `field_too_large`, `dockerfile_missing` (400); `unauthorized` (401); `insufficient_scope`, `csrf_failed`, `forbidden` (403); `not_found` (404); `name_taken`, `build_finished`, `build_not_succeeded`, `container_not_running`, `container_running`, `nothing_to_roll_back`, `idempotency_in_progress` (409); `payload_too_large` (413); `unsupported_media_type`, `unsupported_context` (415); `idempotency_key_reused` (422); `internal_error` (500).',
   },
   servers: [{ url: '/api/v1' }],
 };
@@ -50,8 +52,10 @@ export function createApi(): OpenAPIHono<AuthEnv> {
   api.route('/apps', deploymentsApi);
   api.route('/images', images);
   api.route('/containers', containersApi);
+  api.route('/containers', containerExec);
   api.route('/runners', runnersApi);
-  api.get('/openapi.json', (c) => c.json(api.getOpenAPI31Document(OPENAPI_INFO)));
-  api.get('/docs', (c) => c.html(renderDocsPage(api.getOpenAPI31Document(OPENAPI_INFO) as unknown as Parameters<typeof renderDocsPage>[0])));
+  const document = () => addOperationIds(api.getOpenAPI31Document(OPENAPI_INFO));
+  api.get('/openapi.json', (c) => c.json(document()));
+  api.get('/docs', (c) => c.html(renderDocsPage(document() as unknown as Parameters<typeof renderDocsPage>[0])));
   return api;
 }

@@ -2,6 +2,8 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { createAppRow, deleteAppRow, findAppFor, listAppsFor, listSecretNames, updateAppConfig, writeSecrets } from '../../db/queries/apps';
 import { findAccountByName } from '../../db/queries/accounts';
+import { cancelQueuedRun, enqueueContainerJob, listContainersOfApp, markContainerRemoved } from '../../db/queries/containers';
+import { setRepositoryVisibility } from '../../db/queries/images';
 import type { App } from '../../db/schema';
 import { requireAuthByMethod, type AuthEnv } from '../auth';
 import { conflict, notFound } from '../core/errors';
@@ -130,14 +132,21 @@ apps.openapi(
     path: '/{app}',
     tags: ['apps'],
     summary: 'Delete an app',
-    description: 'Its builds stay (without the app); its deployments, secrets and git refs go with it.',
+    description: 'Its containers are stopped and removed; its builds stay (without the app); its deployments, secrets and git refs go with it.',
     security,
     request: { params: AppParam },
     responses: { 204: { description: 'Deleted.' }, 401: errors[401], 404: errors[404] },
   }),
   async (c) => {
     const app = await requireApp(c, c.req.valid('param').app);
-    await deleteAppRow(c.var.platform.db, app.id);
+    const db = c.var.platform.db;
+    // Its containers would outlive it otherwise: stop and remove each ('stop' { remove: true }),
+    // or, for one no runner has taken yet, cancel its run.
+    for (const ctr of await listContainersOfApp(db, app.id)) {
+      if (!ctr.runnerId && (await cancelQueuedRun(db, ctr.id))) await markContainerRemoved(db, ctr.id);
+      else if (ctr.runnerId) await enqueueContainerJob(db, ctr, 'stop', { signal: 'SIGTERM', graceSeconds: 10, remove: true });
+    }
+    await deleteAppRow(db, app.id);
     return c.body(null, 204);
   },
 );
@@ -172,6 +181,8 @@ apps.openapi(
     const current = readAppConfig(app.config);
     const next = AppConfigSchema.parse({ ...current, ...patch, resources: { ...current.resources, ...(patch.resources ?? {}) } });
     await updateAppConfig(c.var.platform.db, app.id, next);
+    // The registry serves a public repository to anyone: keep it in step with the app.
+    if (patch.imageVisibility) await setRepositoryVisibility(c.var.platform.db, app.accountId, `${app.owner}/${app.name}`, patch.imageVisibility === 'public');
     return c.json(next, 200);
   },
 );

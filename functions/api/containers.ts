@@ -2,7 +2,7 @@
 //   'run'    { containerId }                          — place and start it (row holds image, spec, ports)
 //   'stop'   { containerId, signal, graceSeconds }    — SIGTERM then SIGKILL after the grace; kill sends SIGKILL
 //   'remove' { containerId }                          — free its rootfs and ports on the runner it ran on
-//   'exec'   { containerId, command, env, user, workdir } — run a process inside; result { exitCode, output }
+//   'exec'   { containerId, command, env, user, workdir } — see container-exec.ts
 // Jobs for a placed container carry its runner id, so only that runner claims them.
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
@@ -12,12 +12,11 @@ import {
   createContainer,
   enqueueContainerJob,
   findContainerFor,
-  findContainerJob,
   listContainersFor,
   markContainerRemoved,
   setContainerStatus,
 } from '../../db/queries/containers';
-import type { Container, Job } from '../../db/schema';
+import type { Container } from '../../db/schema';
 import { requireAuthByMethod, type AuthEnv } from '../auth';
 import { conflict, notFound } from '../core/errors';
 import { idempotent } from './idempotency';
@@ -26,7 +25,7 @@ import { followLogs, logText, SSE_HEADERS, wantsEvents } from './log-stream';
 import { PageQuery, pageSchema, parseCursor, toPage } from './pagination';
 import { errors, idempotencyHeader, json, Name, security } from './schemas';
 
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const ACTIVE = new Set(['created', 'starting', 'running', 'restarting', 'stopping']);
 const ENDED = new Set(['exited', 'dead', 'removed']);
 
@@ -72,10 +71,7 @@ const ContainerSchema = z
     finishedAt: z.string().nullable(),
   })
   .openapi('Container');
-const ExecSchema = z
-  .object({ id: z.string(), status: z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']), exitCode: z.number().nullable(), output: z.string().nullable(), error: z.string().nullable() })
-  .openapi('Exec');
-const IdParam = z.object({ id: z.string().max(100).openapi({ param: { name: 'id', in: 'path' }, description: 'The container id (64 hex) or name.' }) });
+export const IdParam = z.object({ id: z.string().max(100).openapi({ param: { name: 'id', in: 'path' }, description: 'The container id (64 hex) or name.' }) });
 
 function renderContainer(c: Container): z.infer<typeof ContainerSchema> {
   const spec = c.spec as { cmd?: string[] };
@@ -97,12 +93,7 @@ function renderContainer(c: Container): z.infer<typeof ContainerSchema> {
   };
 }
 
-function renderExec(j: Job): z.infer<typeof ExecSchema> {
-  const r = (j.result ?? {}) as { exitCode?: number; output?: string };
-  return { id: String(j.id), status: j.status, exitCode: r.exitCode ?? null, output: r.output ?? null, error: j.error };
-}
-
-async function requireContainer(c: Context<AuthEnv>, id: string): Promise<Container> {
+export async function requireContainer(c: Context<AuthEnv>, id: string): Promise<Container> {
   const found = await findContainerFor(c.var.platform.db, c.var.actingAccountIds, id);
   if (!found) throw notFound(`Container "${id}" not found: list yours with GET /api/v1/containers?all=true`);
   return found;
@@ -268,62 +259,5 @@ containersApi.openapi(
       },
     });
     return new Response(stream, { headers: SSE_HEADERS });
-  },
-);
-
-containersApi.openapi(
-  createRoute({
-    method: 'post',
-    path: '/{id}/exec',
-    tags: ['containers'],
-    summary: 'Run a command inside a running container',
-    description: 'Queued to the runner the container is on; poll GET /containers/{id}/exec/{execId} for its exit code and output.',
-    security,
-    request: {
-      params: IdParam,
-      body: {
-        required: true,
-        content: {
-          'application/json': {
-            schema: z
-              .object({
-                command: z.array(z.string().max(65536)).min(1, 'give the command as an array, e.g. ["ls", "-l"]').max(1024),
-                env: z.record(z.string().regex(ENV_NAME, 'environment variable names are letters, digits and _'), z.string().max(32768)).default({}),
-                user: z.string().max(256).optional(),
-                workdir: z.string().startsWith('/', 'must be an absolute path').max(4096).optional(),
-              })
-              .strict()
-              .openapi('ExecRequest'),
-          },
-        },
-      },
-    },
-    responses: { 202: json(ExecSchema, 'Queued.'), 400: errors[400], 401: errors[401], 404: errors[404], 409: errors[409] },
-  }),
-  async (c) => {
-    const ctr = await requireContainer(c, c.req.valid('param').id);
-    if (ctr.status !== 'running') throw conflict(`Cannot exec in container "${ctr.name}": it is ${ctr.status}, not running`, 'container_not_running');
-    const body = c.req.valid('json');
-    const job = await enqueueContainerJob(c.var.platform.db, ctr, 'exec', { command: body.command, env: body.env, user: body.user ?? null, workdir: body.workdir ?? null });
-    return c.json(renderExec(job), 202);
-  },
-);
-
-containersApi.openapi(
-  createRoute({
-    method: 'get',
-    path: '/{id}/exec/{execId}',
-    tags: ['containers'],
-    summary: 'The state and result of an exec',
-    security,
-    request: { params: IdParam.extend({ execId: z.string().regex(/^\d{1,18}$/, 'must be an exec id').openapi({ param: { name: 'execId', in: 'path' } }) }) },
-    responses: { 200: json(ExecSchema, 'The exec.'), 400: errors[400], 401: errors[401], 404: errors[404] },
-  }),
-  async (c) => {
-    const { id, execId } = c.req.valid('param');
-    const ctr = await requireContainer(c, id);
-    const job = await findContainerJob(c.var.platform.db, ctr.id, Number(execId), 'exec');
-    if (!job) throw notFound(`Exec "${execId}" not found in container "${ctr.name}"`);
-    return c.json(renderExec(job), 200);
   },
 );

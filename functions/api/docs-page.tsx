@@ -3,7 +3,7 @@
 import type { FC } from 'hono/jsx';
 
 type Json = Record<string, unknown>;
-type Doc = { info?: Json; paths?: Record<string, Record<string, Json>>; components?: { schemas?: Record<string, Json> } };
+type Doc = { info?: Json; servers?: { url: string }[]; paths?: Record<string, Record<string, Json>>; components?: { schemas?: Record<string, Json> } };
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'];
 
@@ -36,14 +36,24 @@ code,pre{font-family:ui-monospace,monospace;font-size:13px} pre{white-space:pre-
 table{border-collapse:collapse} td{padding:2px 10px 2px 0;vertical-align:top} .muted{color:#5c6578}
 nav a{margin-right:10px}`;
 
-const Operation: FC<{ path: string; method: string; op: Json }> = ({ path, method, op }) => {
+/** A schema: a link to its entry when it is a named one, its shape otherwise. */
+const SchemaRef: FC<{ schema: unknown }> = ({ schema }) => {
+  const ref = (schema as Json | undefined)?.$ref;
+  if (typeof ref === 'string') {
+    const name = ref.split('/').pop()!;
+    return <a href={`#schema-${name}`}><code>{name}</code></a>;
+  }
+  return <code>{schemaText(schema)}</code>;
+};
+
+const Operation: FC<{ prefix: string; path: string; method: string; op: Json }> = ({ prefix, path, method, op }) => {
   const params = (op.parameters as Json[] | undefined) ?? [];
   const body = (op.requestBody as Json | undefined)?.content as Record<string, Json> | undefined;
   const responses = (op.responses as Record<string, Json>) ?? {};
   return (
     <div class="op" id={`${method}-${path}`}>
       <div>
-        <span class={`m ${method}`}>{method}</span> <code>{path}</code> — {String(op.summary ?? '')}
+        <span class={`m ${method}`}>{method}</span> <code>{prefix + path}</code> — {String(op.summary ?? '')}
       </div>
       {op.description ? <p class="muted">{String(op.description)}</p> : null}
       {params.length > 0 ? (
@@ -60,7 +70,7 @@ const Operation: FC<{ path: string; method: string; op: Json }> = ({ path, metho
       {body
         ? Object.entries(body).map(([type, c]) => (
             <div>
-              Body <code>{type}</code>: <pre>{schemaText(c.schema)}</pre>
+              Body <code>{type}</code>: <SchemaRef schema={c.schema} />
             </div>
           ))
         : null}
@@ -69,7 +79,7 @@ const Operation: FC<{ path: string; method: string; op: Json }> = ({ path, metho
           <tr>
             <td><code>{status}</code></td>
             <td>{String(r.description ?? '')}</td>
-            <td><code>{Object.values((r.content as Record<string, Json>) ?? {}).map((c) => schemaText(c.schema))[0] ?? ''}</code></td>
+            <td>{Object.values((r.content as Record<string, Json>) ?? {}).map((c) => <SchemaRef schema={c.schema} />)[0] ?? ''}</td>
           </tr>
         ))}
       </table>
@@ -95,7 +105,7 @@ export function renderDocsPage(doc: Doc) {
             <h1>{String(doc.info?.title ?? 'API')}</h1>
             <p class="muted">{String(doc.info?.description ?? '')}</p>
             <nav><a href="/api/v1/openapi.json">openapi.json</a><a href="#schemas">Schemas</a></nav>
-            {paths.map(([path, ops]) => METHODS.filter((m) => ops[m]).map((m) => <Operation path={path} method={m} op={ops[m]!} />))}
+            {paths.map(([path, ops]) => METHODS.filter((m) => ops[m]).map((m) => <Operation prefix={doc.servers?.[0]?.url ?? ''} path={path} method={m} op={ops[m]!} />))}
             <h2 id="schemas">Schemas</h2>
             {schemas.map(([name, s]) => (
               <div class="op" id={`schema-${name}`}>

@@ -2,6 +2,7 @@
 import { findLinkedBlob, linkBlob } from '../../db/queries/registry';
 import { tryParseDigest } from '../core/oci/digest';
 import { blobKey } from '../storage/blob-store';
+import { presignGetUrl } from '../storage/presign';
 import { authorizeRepository } from './auth';
 import type { RegistryContext } from './context';
 import { registryError } from './errors';
@@ -49,6 +50,12 @@ export async function readBlob(rc: RegistryContext, rawName: string, rawDigest: 
     const length = range ? range.end - range.start + 1 : blob.size;
     if (range) headers['Content-Range'] = `bytes ${range.start}-${range.end}/${blob.size}`;
     return new Response(null, { status: range ? 206 : 200, headers: { ...headers, 'Content-Length': String(length) } });
+  }
+  const redirect = rc.platform.blobRedirect;
+  if (redirect) {
+    // The client fetches from S3 itself (sending its Range there); the bytes skip the functions.
+    const url = await presignGetUrl({ config: redirect.s3, key: blobKey(digest), expiresInSeconds: redirect.expiresInSeconds });
+    return new Response(null, { status: 307, headers: { Location: url, 'Docker-Content-Digest': digest, 'Content-Length': '0' } });
   }
   const obj = await rc.store.get(blobKey(digest), range);
   if (!obj) throw registryError(404, 'BLOB_UNKNOWN', `Blob "${digest}" is missing from storage`, { digest });

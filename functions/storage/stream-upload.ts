@@ -37,8 +37,17 @@ export async function uploadStream(
   const hash = createResumableHash('sha256');
   let size = 0;
   let head = new Uint8Array(0);
-  let part = new Uint8Array(partBytes);
+  // The part buffer grows as bytes come, so a small context does not cost a whole part of memory.
+  let part = new Uint8Array(Math.min(partBytes, 64 * 1024));
   let fill = 0;
+  const room = (n: number) => {
+    if (fill + n <= part.length) return;
+    let size = part.length;
+    while (size < fill + n && size < partBytes) size *= 2;
+    const grown = new Uint8Array(Math.min(size, partBytes));
+    grown.set(part.subarray(0, fill));
+    part = grown;
+  };
   let uploadId: string | undefined;
   const parts: { PartNumber: number; ETag: string }[] = [];
 
@@ -52,7 +61,6 @@ export async function uploadStream(
       new UploadPartCommand({ Bucket: bucket, Key: opts.tempKey, UploadId: uploadId, PartNumber: n, Body: part.subarray(0, fill), ContentLength: fill }),
     );
     parts.push({ PartNumber: n, ETag: r.ETag! });
-    part = new Uint8Array(partBytes);
     fill = 0;
   };
 
@@ -69,6 +77,7 @@ export async function uploadStream(
       let off = 0;
       while (off < chunk.length) {
         const take = Math.min(partBytes - fill, chunk.length - off);
+        room(take);
         part.set(chunk.subarray(off, off + take), fill);
         fill += take;
         off += take;

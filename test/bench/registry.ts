@@ -5,6 +5,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { randomBytes } from 'node:crypto';
+import { createS3Client, readS3Config } from '../../functions/storage/s3';
 import { migrateDatabase } from '../../db/migrate.node.ts';
 import { ensureAdminToken } from '../../infra/admin';
 import { freePort, spawnTs, startServices, stopChild } from '../../infra/services';
@@ -77,13 +80,22 @@ async function main() {
     const berthPort = await freePort();
     const berth = await spawnTs('functions/server.node.ts', [], { name: 'functions', readyText: 'functions listening', env: { ...services.env, BERTH_PORT: String(berthPort) } });
     stops.push(() => stopChild(berth));
+    // The same entry with blob GETs redirected to presigned S3 URLs (BERTH_REGISTRY_REDIRECT).
+    const redirectPort = await freePort();
+    const redirecting = await spawnTs('functions/server.node.ts', [], {
+      name: 'functions-redirect',
+      readyText: 'functions listening',
+      env: { ...services.env, BERTH_PORT: String(redirectPort), BERTH_REGISTRY_REDIRECT: 'presigned' },
+    });
+    stops.push(() => stopChild(redirecting));
     const dist = await startDistribution(join(home, 'distribution'));
     stops.push(() => stopChild(dist.child));
     const targets = [
       { name: 'berth', host: `127.0.0.1:${berthPort}`, creds: `admin:${token}` },
+      { name: 'berth+redirect', host: `127.0.0.1:${redirectPort}`, creds: `admin:${token}` },
       { name: 'distribution', host: dist.host, creds: 'x:x' },
     ];
-    const times: Record<string, { push: number[]; pull: number[] }> = { berth: { push: [], pull: [] }, distribution: { push: [], pull: [] } };
+    const times: Record<string, { push: number[]; pull: number[] }> = Object.fromEntries(targets.map((t) => [t.name, { push: [], pull: [] }]));
     let bytes = 0;
     for (let run = 0; run < runs; run++) {
       // Fresh random layers each run, so no registry can skip a blob it already holds.
@@ -92,8 +104,9 @@ async function main() {
       const image = layout.addImage([per, per, per]);
       layout.tag(image, 'bench');
       bytes = 3 * per;
+      // Alternate the order so no target always runs on a warmer machine.
       for (const t of run % 2 ? [...targets].reverse() : targets) {
-        const ref = `docker://${t.host}/admin/bench-${run}:bench`;
+        const ref = `docker://${t.host}/admin/bench-${t.name.replace('+', '-')}-${run}:bench`;
         times[t.name]!.push.push(await timed(pushArgs(`oci:${layout.dir}:bench`, ref, t.creds)));
         const dest = join(home, `pull-${t.name}-${run}`);
         times[t.name]!.pull.push(await timed(pullArgs(ref, `oci:${dest}:bench`, t.creds)));
@@ -102,13 +115,29 @@ async function main() {
       rmSync(layout.dir, { recursive: true, force: true });
     }
     const mbps = (s: number) => bytes / (1 << 20) / s;
+    // The floor under Berth's numbers: the same bytes straight into and out of the S3 server.
+    const s3config = readS3Config(services.env);
+    const s3 = createS3Client(s3config);
+    const s3times = { put: [] as number[], get: [] as number[] };
+    for (let run = 0; run < runs; run++) {
+      const part = randomBytes(bytes / 3);
+      let t = performance.now();
+      await Promise.all([0, 1, 2].map((i) => s3.send(new PutObjectCommand({ Bucket: s3config.bucket, Key: `bench/${run}/${i}`, Body: part, ContentLength: part.length }))));
+      s3times.put.push((performance.now() - t) / 1000);
+      t = performance.now();
+      await Promise.all([0, 1, 2].map(async (i) => (await s3.send(new GetObjectCommand({ Bucket: s3config.bucket, Key: `bench/${run}/${i}` }))).Body!.transformToByteArray()));
+      s3times.get.push((performance.now() - t) / 1000);
+    }
     console.log(`image ${(bytes / (1 << 20)).toFixed(0)} MiB, ${runs} runs, medians:`);
     for (const t of targets) {
       const r = times[t.name]!;
       console.log(`  ${t.name.padEnd(12)} push ${median(r.push).toFixed(2)} s (${mbps(median(r.push)).toFixed(0)} MiB/s)   pull ${median(r.pull).toFixed(2)} s (${mbps(median(r.pull)).toFixed(0)} MiB/s)`);
     }
-    const ratio = (k: 'push' | 'pull') => median(times.distribution![k]) / median(times.berth![k]);
-    console.log(`  ratio berth/distribution throughput: push ${ratio('push').toFixed(2)}x   pull ${ratio('pull').toFixed(2)}x`);
+    console.log(`  ${'s3rver alone'.padEnd(12)} put  ${median(s3times.put).toFixed(2)} s (${mbps(median(s3times.put)).toFixed(0)} MiB/s)   get  ${median(s3times.get).toFixed(2)} s (${mbps(median(s3times.get)).toFixed(0)} MiB/s)   (3 objects at once, SDK in this process)`);
+    const ratio = (name: string, k: 'push' | 'pull') => median(times.distribution![k]) / median(times[name]![k]);
+    for (const name of ['berth', 'berth+redirect']) {
+      console.log(`  ratio ${name}/distribution throughput: push ${ratio(name, 'push').toFixed(2)}x   pull ${ratio(name, 'pull').toFixed(2)}x`);
+    }
   } finally {
     for (const s of stops.reverse()) await s().catch(() => {});
     rmSync(home, { recursive: true, force: true });

@@ -18,8 +18,10 @@ describe('API tokens', () => {
     const [row] = await t.db.select().from(tokens).where(eq(tokens.id, created.id));
     expect(row!.secretHash).toBe(await sha256Hex(created.secret));
     expect(JSON.stringify(row)).not.toContain(created.secret);
+    expect((await t.call(created.secret, 'GET', '/api/v1/account')).status).toBe(200);
     const list = await (await t.call(u.token, 'GET', '/api/v1/account/tokens')).json();
     expect(list.items.map((x: { id: string }) => x.id)).toContain(created.id);
+    expect(list.items.find((x: { id: string }) => x.id === created.id).lastUsedAt).not.toBeNull();
     expect(JSON.stringify(list)).not.toContain(created.secret);
 
     // read scope: may read, may not write

@@ -42,6 +42,17 @@ describe('apps', () => {
     expect(unknown.status).toBe(404);
   });
 
+  it('answers malformed JSON and a wrong Content-Type with the one error shape, not a 500', async () => {
+    const u = await t.signUp();
+    const send = (body: string, type: string) => t.app.request('/api/v1/apps', { method: 'POST', headers: { authorization: `Bearer ${u.token}`, 'content-type': type }, body });
+    const bad = await send('{"name":', 'application/json');
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).error).toMatchObject({ code: 'invalid_json', message: 'Invalid JSON body for POST /api/v1/apps: it does not parse' });
+    const text = await send('name=x', 'text/plain');
+    expect(text.status).toBe(415);
+    expect((await text.json()).error.code).toBe('unsupported_media_type');
+  });
+
   it('updates configuration and keeps secrets write-only', async () => {
     const u = await t.signUp();
     const name = await t.createAppNamed(u.token);

@@ -159,6 +159,26 @@ describe('POST /api/v1/apps/{app}/builds', () => {
     expect(message).toContain('target: must be a stage name');
   });
 
+  it('starts one build for two requests with the same Idempotency-Key', async () => {
+    const u = await t.signUp();
+    const app = await t.createAppNamed(u.token);
+    const key = crypto.randomUUID();
+    const form = () => {
+      const f = new FormData();
+      f.append('dockerfile', 'FROM scratch\n');
+      f.append('context', new Blob([new Uint8Array(tarOf({ a: 'b' }))]), 'c.tar');
+      return f;
+    };
+    const first = await t.call(u.token, 'POST', `/api/v1/apps/${app}/builds`, form(), { 'idempotency-key': key });
+    const again = await t.call(u.token, 'POST', `/api/v1/apps/${app}/builds`, form(), { 'idempotency-key': key });
+    expect(first.status).toBe(202);
+    expect(again.status).toBe(202);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect((await again.json()).id).toBe((await first.json()).id);
+    const list = await (await t.call(u.token, 'GET', `/api/v1/apps/${app}/builds`)).json();
+    expect(list.items).toHaveLength(1);
+  });
+
   it('refuses an oversized upload early, without reading it all', async () => {
     const u = await t.signUp();
     const app = await t.createAppNamed(u.token);
@@ -252,9 +272,9 @@ describe('builds: list, cancel, logs', () => {
     // The runner's write path, while the client follows:
     await appendLogLines(t.db, subject, [{ line: '#3 exporting image' }]);
     await readUntil('#3 exporting image');
-    await t.db.update(builds).set({ status: 'succeeded', imageRef: 'x/y:latest', manifestDigest: 'sha256:abc' }).where(eq(builds.id, b.id));
-    await readUntil('event: end');
-    expect(seen).toMatch(/event: end\ndata: \{"status":"succeeded","imageRef":"x\/y:latest","digest":"sha256:abc"/);
+    await t.db.update(builds).set({ status: 'succeeded', imageRef: 'x/y:latest', manifestDigest: 'sha256:abc' }) // as the Builder records it: no host.where(eq(builds.id, b.id));
+    await readUntil('"error":null}\n\n');
+    expect(seen).toMatch(/event: end\ndata: \{"status":"succeeded","imageRef":"127.0.0.1:8080\/x\/y:latest","digest":"sha256:abc"/);
     expect((await reader.read()).done).toBe(true);
     const lineIds = [...seen.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
     expect(lineIds).toHaveLength(3);

@@ -1,6 +1,9 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { containers, deployments, jobs } from '../../../db/schema';
+import { deployBuildIfRequested } from '../../../db/queries/deployments';
+import { appendLogLines } from '../../../db/queries/logs';
+import { ensureRepository } from '../../../db/queries/registry';
+import { builds, containers, deployments, jobs, repositories } from '../../../db/schema';
 import { openTestApp } from './test-client';
 
 const t = openTestApp();
@@ -98,5 +101,75 @@ describe('deployments', () => {
     const list = await (await t.call(u.token, 'GET', `/api/v1/apps/${app}/deployments?limit=2`)).json();
     expect(list.items.map((d: { number: number }) => d.number)).toEqual([3, 2]);
     expect(list.nextCursor).toBeTruthy();
+  });
+});
+
+describe('deleting an app', () => {
+  it('stops and removes its containers: cancels runs not yet placed, sends stop { remove } to runners', async () => {
+    const u = await t.signUp();
+    const app = await t.createAppNamed(u.token);
+    const queued = await (await t.call(u.token, 'POST', '/api/v1/containers', { image: 'debian', app })).json();
+    const placed = await (await t.call(u.token, 'POST', '/api/v1/containers', { image: 'debian', app })).json();
+    await t.db.update(containers).set({ status: 'running', runnerId: 'runner-del' }).where(eq(containers.id, placed.id));
+    expect((await t.call(u.token, 'DELETE', `/api/v1/apps/${app}`)).status).toBe(204);
+    const [q] = await t.db.select().from(containers).where(eq(containers.id, queued.id));
+    expect(q!.status).toBe('removed');
+    const stops = await t.db.select().from(jobs).where(and(eq(jobs.subjectId, placed.id), eq(jobs.kind, 'stop')));
+    expect(stops).toHaveLength(1);
+    expect(stops[0]).toMatchObject({ runnerId: 'runner-del', payload: { containerId: placed.id, signal: 'SIGTERM', remove: true } });
+  });
+});
+
+describe('image visibility', () => {
+  it('makes the app’s repository public or private with the app’s configuration', async () => {
+    const u = await t.signUp();
+    const app = await t.createAppNamed(u.token);
+    const repo = await ensureRepository(t.db, u.id, `${u.name}/${app}`);
+    expect((await t.call(u.token, 'PATCH', `/api/v1/apps/${app}/config`, { imageVisibility: 'public' })).status).toBe(200);
+    expect((await t.db.select().from(repositories).where(eq(repositories.id, repo.id)))[0]!.public).toBe(true);
+    expect((await t.call(u.token, 'PATCH', `/api/v1/apps/${app}/config`, { imageVisibility: 'private' })).status).toBe(200);
+    expect((await t.db.select().from(repositories).where(eq(repositories.id, repo.id)))[0]!.public).toBe(false);
+  });
+});
+
+describe('deploy on success', () => {
+  it('deploys a succeeded build that asked for it, once; not one that did not ask', async () => {
+    const u = await t.signUp();
+    const app = await t.createAppNamed(u.token);
+    const asked = await (await t.call(u.token, 'POST', `/api/v1/apps/${app}/builds`, { dockerfile: 'FROM scratch\n', deploy: true })).json();
+    const quiet = await (await t.call(u.token, 'POST', `/api/v1/apps/${app}/builds`, { dockerfile: 'FROM scratch\n' })).json();
+    expect(await deployBuildIfRequested(t.db, asked.id)).toBeUndefined(); // still queued
+    for (const id of [asked.id, quiet.id]) await t.db.update(builds).set({ status: 'succeeded', imageRef: `x/${app}@sha256:${'d'.repeat(64)}`, manifestDigest: `sha256:${'d'.repeat(64)}` }).where(eq(builds.id, id));
+    const d = await deployBuildIfRequested(t.db, asked.id);
+    expect(d).toMatchObject({ buildId: asked.id, number: 1, status: 'pending' });
+    expect(await deployBuildIfRequested(t.db, asked.id)).toBeUndefined();
+    expect(await deployBuildIfRequested(t.db, quiet.id)).toBeUndefined();
+    const list = await (await t.call(u.token, 'GET', `/api/v1/apps/${app}/deployments`)).json();
+    expect(list.items).toHaveLength(1);
+  });
+});
+
+describe('container logs', () => {
+  it('follows a container’s output until it exits, then sends its exit code', async () => {
+    const u = await t.signUp();
+    const c = await (await t.call(u.token, 'POST', '/api/v1/containers', { image: 'debian', command: ['echo', 'hi'] })).json();
+    await t.db.update(containers).set({ status: 'running', runnerId: 'runner-logs' }).where(eq(containers.id, c.id));
+    const res = await t.call(u.token, 'GET', `/api/v1/containers/${c.id}/logs?follow=true`);
+    const reader = res.body!.getReader();
+    let seen = '';
+    const until = async (needle: string) => {
+      while (!seen.includes(needle)) {
+        const { done, value } = await reader.read();
+        if (done) throw new Error(`ended before ${needle}: ${seen}`);
+        seen += new TextDecoder().decode(value);
+      }
+    };
+    await appendLogLines(t.db, { kind: 'container', id: c.id }, [{ line: 'hi' }, { stream: 'stderr', line: 'warning: x' }]);
+    await until('warning: x');
+    await t.db.update(containers).set({ status: 'exited', exitCode: 3, exitReason: 'exited with code 3' }).where(eq(containers.id, c.id));
+    await until('"exitReason":"exited with code 3"}\n\n');
+    expect(seen).toMatch(/event: end\ndata: \{"status":"exited","exitCode":3/);
+    expect(seen).toContain('"stream":"stderr","line":"warning: x"');
+    expect(await (await t.call(u.token, 'GET', `/api/v1/containers/${c.id}/logs`)).text()).toBe('hi\nwarning: x\n');
   });
 });

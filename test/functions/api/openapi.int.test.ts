@@ -40,10 +40,9 @@ describe('GET /api/v1/openapi.json', () => {
         for (const code of Object.keys(op.responses!)) expect(code, `${method} ${path}`).toMatch(/^([1-5]\d\d|[1-5]XX|default)$/);
         const pathParams = (op.parameters ?? []).filter((p) => p.in === 'path').map((p) => p.name);
         expect(pathParams.sort(), `${method} ${path} path parameters`).toEqual([...templated].sort());
-        if (op.operationId) {
-          expect(operationIds.has(op.operationId)).toBe(false);
-          operationIds.add(op.operationId);
-        }
+        expect(op.operationId, `${method} ${path}`).toMatch(/^[a-z]+[A-Za-z0-9]+$/);
+        expect(operationIds.has(op.operationId!), op.operationId).toBe(false);
+        operationIds.add(op.operationId!);
       }
     }
     for (const ref of refsIn(doc)) {
@@ -52,6 +51,7 @@ describe('GET /api/v1/openapi.json', () => {
       expect(doc.components[m![1]!][m![2]!], ref).toBeDefined();
     }
     expect(doc.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect(doc.paths['/apps/{app}/builds'].post.operationId).toBe('postAppsByAppBuilds');
   });
 
   it('renders a readable reference page from the document, with no outside assets', async () => {

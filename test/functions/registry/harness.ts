@@ -18,7 +18,7 @@ export interface TestRegistry {
   close(): Promise<void>;
 }
 
-export async function startTestRegistry(stack: TestStack, o: { native?: boolean; registry?: Partial<RegistryOptions> } = {}): Promise<TestRegistry> {
+export async function startTestRegistry(stack: TestStack, o: { native?: boolean; registry?: Partial<RegistryOptions>; redirect?: boolean } = {}): Promise<TestRegistry> {
   const { db, sql } = createDb(stack.env.DATABASE_URL!, { max: 4 });
   const s3config = readS3Config(stack.env);
   const platform: Platform = {
@@ -27,6 +27,7 @@ export async function startTestRegistry(stack: TestStack, o: { native?: boolean;
     bucket: s3config.bucket,
     uploadHasher: o.native === false ? undefined : createNativeUploadHasher(),
     registry: o.registry,
+    blobRedirect: o.redirect ? { s3: s3config, expiresInSeconds: 600 } : undefined,
   };
   const app = createApp(() => platform);
   const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });

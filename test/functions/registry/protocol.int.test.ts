@@ -1,8 +1,12 @@
 // The distribution API over HTTP against the real Postgres and s3rver: blobs, uploads, manifests,
 // tags, referrers, catalog, and the spec's error bodies.
 import { createHash, randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
+import { createAccount, findAccountByName } from '../../../db/queries/accounts';
 import { findRepository, setRepositoryPublic } from '../../../db/queries/registry';
+import { findUpload } from '../../../db/queries/registry-uploads';
+import { memberships } from '../../../db/schema';
+import { BlobStore } from '../../../functions/storage/blob-store';
 import { basic, createTestAccount, sha256, startTestRegistry, type TestRegistry } from './harness';
 
 const stack = inject('stack');
@@ -18,6 +22,8 @@ beforeAll(async () => {
   auth = basic(me.name, me.token);
 });
 afterAll(() => reg.close());
+
+const findAccount = (name: string) => findAccountByName(reg.platform.db, name);
 
 function req(path: string, init: RequestInit & { auth?: string | null } = {}) {
   const headers = new Headers(init.headers);
@@ -88,6 +94,12 @@ describe('base and auth', () => {
     const unasked = await req(`/v2/${me.name}/elsewhere/tags/list`, { auth: bearer });
     expect(unasked.status).toBe(401);
     expect(unasked.headers.get('www-authenticate')).toContain(`scope="repository:${me.name}/elsewhere:pull"`);
+    // The OAuth2 password grant (a form POST) issues the same grants.
+    const form = new URLSearchParams({ grant_type: 'password', username: me.name, password: me.token, service: 'berth', scope: `repository:${repo}:pull` });
+    const posted = await req('/v2/token', { method: 'POST', body: form, auth: null });
+    expect(posted.status).toBe(200);
+    const postedClaims = JSON.parse(Buffer.from(((await posted.json()) as { token: string }).token.split('.')[1]!, 'base64url').toString());
+    expect(postedClaims.access).toEqual([{ type: 'repository', name: repo, actions: ['pull'] }]);
     // A forged signature is refused.
     const forged = await req('/v2/', { auth: `Bearer ${token.slice(0, -4)}AAAA` });
     expect(forged.status).toBe(401);
@@ -113,6 +125,16 @@ describe('base and auth', () => {
     await setRepositoryPublic(reg.platform.db, r!.id, true);
     expect((await req(`/v2/${repo}/blobs/${sha256(data)}`, { auth: null })).status).toBe(200);
     expect((await req(`/v2/${repo}/blobs/uploads/`, { method: 'POST' })).status).toBe(403);
+  });
+
+  it("lets members push into their organization's namespace", async () => {
+    const org = await createAccount(reg.platform.db, { name: `org${crypto.randomUUID().slice(0, 8)}`, kind: 'organization' });
+    const repo = `${org.name}/shared`;
+    expect((await req(`/v2/${repo}/blobs/uploads/`, { method: 'POST' })).status).toBe(403);
+    await reg.platform.db.insert(memberships).values({ organizationId: org.id, userId: (await findAccount(me.name))!.id });
+    const digest = await pushBlob(repo, new TextEncoder().encode(`org ${org.name}`));
+    expect((await req(`/v2/${repo}/blobs/${digest}`, { method: 'HEAD' })).status).toBe(200);
+    expect((await req(`/v2/${repo}/blobs/${digest}`, { method: 'HEAD', auth: basic(other.name, other.token) })).status).toBe(404);
   });
 
   it('refuses malformed names with NAME_INVALID', async () => {
@@ -156,6 +178,32 @@ describe('blobs and uploads', () => {
     expect((await req(`/v2/${repo}/blobs/${claimed}`, { method: 'HEAD' })).status).toBe(404);
     const badDigest = await req(`/v2/${repo}/blobs/uploads/?digest=sha256:xyz`, { method: 'POST', body: data });
     expect(await errorCode(badDigest)).toBe('DIGEST_INVALID');
+  });
+
+  it('refuses blobs over the size limit with SIZE_INVALID, declared or streamed', async () => {
+    const small = await startTestRegistry(stack, { registry: { maxBlobBytes: 1 << 20 } });
+    onTestFinished(() => small.close());
+    const call = (path: string, init: RequestInit = {}) => fetch(`${small.url}${path}`, { ...init, headers: { ...(init.headers as object), authorization: auth } });
+    const repo = `${me.name}/limits`;
+    const data = randomBytes(2 << 20);
+    const mono = await call(`/v2/${repo}/blobs/uploads/?digest=${sha256(data)}`, { method: 'POST', body: data });
+    expect(mono.status).toBe(413);
+    expect(await errorCode(mono)).toBe('SIZE_INVALID');
+    const start = await call(`/v2/${repo}/blobs/uploads/`, { method: 'POST' });
+    const loc = start.headers.get('location')!;
+    expect((await call(loc, { method: 'PATCH', body: data.subarray(0, 900_000) })).status).toBe(202);
+    const over = await call(loc, { method: 'PATCH', body: data.subarray(900_000, 1_900_000), headers: { 'content-range': '900000-1899999' } });
+    expect(over.status).toBe(413);
+    expect(await errorCode(over)).toBe('SIZE_INVALID');
+    // Streamed without a length, the limit still holds.
+    const body = new ReadableStream({
+      start(c) {
+        c.enqueue(data);
+        c.close();
+      },
+    });
+    const streamed = await call(`/v2/${repo}/blobs/uploads/?digest=${sha256(data)}`, { method: 'POST', body, duplex: 'half' } as RequestInit);
+    expect(streamed.status).toBe(413);
   });
 
   it('takes POST then PUT with sha512', async () => {
@@ -221,12 +269,39 @@ describe('blobs and uploads', () => {
     });
   }
 
-  it('cancels an upload', async () => {
+  it('finishes a chunked upload under a sha512 digest by hashing the stored object', async () => {
+    const repo = `${me.name}/chunked512`;
+    const data = randomBytes(7 << 20);
+    const digest = `sha512:${createHash('sha512').update(data).digest('hex')}`;
+    const start = await req(`/v2/${repo}/blobs/uploads/`, { method: 'POST' });
+    const loc = start.headers.get('location')!;
+    expect((await req(loc, { method: 'PATCH', body: data.subarray(0, 6 << 20) })).status).toBe(202);
+    expect((await req(loc, { method: 'PATCH', body: data.subarray(6 << 20) })).status).toBe(202);
+    const wrong = await req(`${loc}?digest=sha512:${'0'.repeat(128)}`, { method: 'PUT' });
+    expect(await errorCode(wrong)).toBe('DIGEST_INVALID');
+    const again = await req(`/v2/${repo}/blobs/uploads/`, { method: 'POST' });
+    const loc2 = again.headers.get('location')!;
+    expect((await req(loc2, { method: 'PATCH', body: data })).status).toBe(202);
+    const done = await req(`${loc2}?digest=${digest}`, { method: 'PUT' });
+    expect(done.status).toBe(201);
+    const get = await req(`/v2/${repo}/blobs/${digest}`);
+    expect(Buffer.from(await get.arrayBuffer()).equals(data)).toBe(true);
+  });
+
+  it('cancels an upload and drops its state', async () => {
     const repo = `${me.name}/cancel`;
     const start = await req(`/v2/${repo}/blobs/uploads/`, { method: 'POST' });
     const loc = start.headers.get('location')!;
-    await req(loc, { method: 'PATCH', body: randomBytes(100) });
+    expect((await req(loc, { method: 'PATCH', body: randomBytes(6 << 20) })).status).toBe(202);
+    expect((await req(loc, { method: 'PATCH', body: randomBytes(6 << 20) })).status).toBe(202);
+    const row = await findUpload(reg.platform.db, start.headers.get('docker-upload-uuid')!);
+    expect(row?.s3UploadId).toBeTruthy();
     expect((await req(loc, { method: 'DELETE' })).status).toBe(204);
+    // The row and the held-back tail are gone. (s3rver answers AbortMultipartUpload with 405, so the
+    // abort itself is only observable on real S3.)
+    expect(await findUpload(reg.platform.db, row!.id)).toBeUndefined();
+    expect(row!.pendingKey).toBeTruthy();
+    expect(await new BlobStore(reg.platform.s3, reg.platform.bucket).stat(row!.pendingKey!)).toBeUndefined();
     const gone = await req(loc);
     expect(gone.status).toBe(404);
     expect(await errorCode(gone)).toBe('BLOB_UPLOAD_UNKNOWN');

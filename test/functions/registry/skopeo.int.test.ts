@@ -4,7 +4,10 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
+import { findAccountByName } from '../../../db/queries/accounts';
+import { ensureRepository, linkBlob, putManifest, recordBlob, setTag } from '../../../db/queries/registry';
+import { blobKey, BlobStore } from '../../../functions/storage/blob-store';
 import { createTestAccount, startTestRegistry, type TestRegistry } from './harness';
 import { OciLayout } from './oci-layout';
 import { pullArgs, pushArgs, skopeo } from './skopeo';
@@ -86,6 +89,55 @@ describe('skopeo against the registry', () => {
     const anon = await skopeo(pullArgs(`docker://${reg.host}/admin/private-${suffix}:v1`, `oci:${join(work, 'anon')}:v1`));
     expect(anon.code).not.toBe(0);
     expect(anon.stderr).toMatch(/unauthorized|authentication required/i);
+  });
+
+  it("pulls an image written the builder's way (S3 objects + registry rows) as it is", async () => {
+    const layout = new OciLayout(join(work, 'built'));
+    const image = layout.addImage([400_000, 3000]);
+    const read = (digest: string) => readFileSync(join(layout.dir, 'blobs', 'sha256', digest.slice(7)));
+    const manifest = JSON.parse(read(image.digest).toString()) as { config: { digest: string }; layers: { digest: string }[] };
+    const db = reg.platform.db;
+    const store = new BlobStore(reg.platform.s3, reg.platform.bucket);
+    const owner = await findAccountByName(db, 'admin');
+    const repo = await ensureRepository(db, owner!.id, `admin/built-${suffix}`);
+    for (const digest of [manifest.config.digest, ...manifest.layers.map((l) => l.digest), image.digest]) {
+      const bytes = read(digest);
+      await store.put(blobKey(digest), bytes, bytes.length);
+      await recordBlob(db, { digest, size: bytes.length });
+      await linkBlob(db, repo.id, digest);
+    }
+    await putManifest(db, {
+      repositoryId: repo.id,
+      digest: image.digest,
+      mediaType: image.mediaType,
+      size: image.size,
+      references: [{ digest: manifest.config.digest, kind: 'config' }, ...manifest.layers.map((l) => ({ digest: l.digest, kind: 'layer' as const }))],
+    });
+    await setTag(db, repo.id, 'latest', image.digest);
+    const dest = join(work, 'built-pulled');
+    const pull = await skopeo(pullArgs(`docker://${reg.host}/admin/built-${suffix}:latest`, `oci:${dest}:latest`, admin()));
+    expect(pull.code, pull.stderr).toBe(0);
+    expect(indexDigests(dest)).toEqual([image.digest]);
+    for (const l of manifest.layers) expect(readFileSync(join(dest, 'blobs', 'sha256', l.digest.slice(7))).equals(read(l.digest))).toBe(true);
+  });
+
+  it('pulls through presigned S3 redirects when configured', async () => {
+    const redirecting = await startTestRegistry(stack, { redirect: true });
+    onTestFinished(() => redirecting.close());
+    const layout = new OciLayout(join(work, 'redirect'));
+    const image = layout.addImage([2 << 20, 5000]);
+    layout.tag(image, 'r');
+    const ref = `docker://${redirecting.host}/admin/redirect-${suffix}:r`;
+    expect((await skopeo(pushArgs(`oci:${layout.dir}:r`, ref, admin()))).code).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(layout.dir, 'blobs', 'sha256', image.digest.slice(7)), 'utf8')) as { layers: { digest: string }[] };
+    const blob = manifest.layers[0]!.digest;
+    const res = await fetch(`${redirecting.url}/v2/admin/redirect-${suffix}/blobs/${blob}`, { headers: { authorization: `Basic ${btoa(admin())}` }, redirect: 'manual' });
+    expect(res.status).toBe(307);
+    expect(res.headers.get('location')).toMatch(new RegExp(`^${stack.env.S3_ENDPOINT}/.+X-Amz-Signature=[0-9a-f]{64}$`));
+    const dest = join(work, 'redirect-pulled');
+    const pull = await skopeo(pullArgs(ref, `oci:${dest}:r`, admin()));
+    expect(pull.code, pull.stderr).toBe(0);
+    expect(indexDigests(dest)).toEqual([image.digest]);
   });
 
   it('round-trips a ~200 MB image', async () => {

@@ -4,10 +4,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { startWranglerDev, type WranglerDev } from '../../support/wrangler-dev';
 import { basic, sha256 } from './harness';
 import { OciLayout } from './oci-layout';
+import { startPlainHttpProxy } from './plain-http-proxy';
 import { pullArgs, pushArgs, skopeo } from './skopeo';
 
 const stack = inject('stack');
@@ -57,7 +58,9 @@ describe('registry on workerd', () => {
     const layout = new OciLayout(join(work, 'src'));
     const image = layout.addImage([7 << 20, 100_000]);
     layout.tag(image, 'v1');
-    const ref = `docker://${dev.url.replace('http://', '')}/${repo}:v1`;
+    const proxy = await startPlainHttpProxy({ host: '127.0.0.1', port: Number(new URL(dev.url).port) });
+    onTestFinished(() => proxy.close());
+    const ref = `docker://127.0.0.1:${proxy.port}/${repo}:v1`;
     const push = await skopeo(pushArgs(`oci:${layout.dir}:v1`, ref, `admin:${stack.adminToken}`));
     expect(push.code, push.stderr).toBe(0);
     const dest = join(work, 'pulled');

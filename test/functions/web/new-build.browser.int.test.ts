@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
+import { gzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendLogLines } from '../../../db/queries/logs';
 import { apps, builds, deployments } from '../../../db/schema';
@@ -39,6 +40,8 @@ beforeAll(async () => {
   mkdirSync(join(dir, 'site', 'src'), { recursive: true });
   writeFileSync(join(dir, 'site', 'Dockerfile'), 'FROM debian:bookworm AS build\nCOPY src /src\nFROM debian:bookworm\nCOPY --from=build /src /srv\n');
   writeFileSync(join(dir, 'site', 'src', 'index.html'), '<h1>hello</h1>\n');
+  writeFileSync(join(dir, 'Dockerfile'), 'FROM debian:bookworm\nCOPY . /srv\n');
+  writeFileSync(join(dir, 'context.tar.gz'), gzipSync(new Uint8Array(1024)));
 });
 
 // The app is built once the server's address is known: its public URL is the test server.
@@ -99,6 +102,38 @@ describe('/new in Chromium', () => {
     await page.goto(`${base}/`);
     expect(await page.textContent(`tr[data-app="${appName}"]`)).toContain(address);
     expect(await page.textContent('body')).toContain(buildId);
+    await page.close();
+  });
+
+  it('uploads a Dockerfile and an archive into an existing app, and shows an API error in the form', async () => {
+    const u = await t.signUp('browser');
+    const appName = await t.createAppNamed(u.token, 'arch');
+    const page = await browser.newPage();
+    page.setDefaultTimeout(15_000);
+    await page.goto(`${base}/signin`);
+    await page.fill('#name', u.name);
+    await page.fill('#password', 'correct horse battery');
+    await page.click('button[type=submit]');
+    await page.waitForURL(`${base}/`);
+    await page.goto(`${base}/new`);
+    // An invalid name is refused by the API; the form says why and stays.
+    await page.fill('#newApp', 'Bad Name');
+    await page.setInputFiles('#dockerfile', join(dir, 'Dockerfile'));
+    await page.click('#new-build button[type=submit]');
+    await expect.poll(() => page.textContent('#form-error')).toContain('name: must be 1 to 63 characters');
+    await page.fill('#newApp', '');
+    await page.selectOption('#app', appName);
+    await page.setInputFiles('#context', join(dir, 'context.tar.gz'));
+    await page.click('#new-build button[type=submit]');
+    await page.waitForURL(/\/builds\/bld_/);
+    const buildId = page.url().split('/builds/')[1]!;
+    const [build] = await t.db.select().from(builds).where(eq(builds.id, buildId));
+    expect(build).toMatchObject({ contextMediaType: 'application/gzip', dockerfile: 'FROM debian:bookworm\nCOPY . /srv\n' });
+    await appendLogLines(t.db, { kind: 'build', id: buildId }, [{ line: 'STEP 1/2: FROM debian:bookworm' }]);
+    await expect.poll(() => page.textContent('pre.log')).toContain('STEP 1/2: FROM debian:bookworm');
+    await t.db.update(builds).set({ status: 'failed', error: 'COPY failed: no such file', finishedAt: new Date() }).where(eq(builds.id, buildId));
+    await expect.poll(() => page.textContent('[data-status]')).toBe('failed');
+    expect(await page.textContent('.result')).toContain('COPY failed: no such file');
     await page.close();
   });
 });
