@@ -89,6 +89,7 @@ export function createBuildHandler(makeEnv: (db: JobContext['db']) => Promise<Bu
         buildArgs: (build.buildArgs ?? {}) as Record<string, string>,
         target: build.target ?? undefined,
         noCache: build.noCache,
+        cacheFrom: build.cacheFrom,
         repository: targets.repository,
         tags: targets.tags,
         labels: (build.labels ?? {}) as Record<string, string>,

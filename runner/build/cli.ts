@@ -1,7 +1,7 @@
 // Starts a build from the runner side, without the REST API: uploads the context, creates the build
 // (which queues its job) and follows its log until it ends.
 //   npx tsx runner/build/cli.ts --account admin --tag admin/web:latest --context DIR \
-//     [--file Dockerfile] [--target x] [--build-arg K=V] [--no-cache]
+//     [--file Dockerfile] [--target x] [--build-arg K=V] [--no-cache] [--cache-from REF]
 // Needs DATABASE_URL and the S3_* settings of the stack (a runner must be running to take the job).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,6 +24,7 @@ export interface CliOptions {
   target?: string;
   buildArgs: Record<string, string>;
   noCache: boolean;
+  cacheFrom?: string[];
 }
 
 export function parseCliArgs(argv: string[]): CliOptions {
@@ -37,6 +38,7 @@ export function parseCliArgs(argv: string[]): CliOptions {
       target: { type: 'string' },
       'build-arg': { type: 'string', multiple: true },
       'no-cache': { type: 'boolean', default: false },
+      'cache-from': { type: 'string', multiple: true },
     },
   });
   if (!values.account) throw new Error('Cannot start a build: --account is required');
@@ -47,7 +49,7 @@ export function parseCliArgs(argv: string[]): CliOptions {
     if (i <= 0) throw new Error(`Invalid --build-arg "${kv}": expected KEY=VALUE`);
     buildArgs[kv.slice(0, i)] = kv.slice(i + 1);
   }
-  return { account: values.account, tags: values.tag ?? [], context: values.context, file: values.file!, target: values.target, buildArgs, noCache: values['no-cache']! };
+  return { account: values.account, tags: values.tag ?? [], context: values.context, file: values.file!, target: values.target, buildArgs, noCache: values['no-cache']!, cacheFrom: values['cache-from'] ?? [] };
 }
 
 /** Packs DIR, stores it, creates the build; returns its id. */
@@ -67,6 +69,7 @@ export async function startCliBuild(db: Db, blobs: BlobStore, o: CliOptions): Pr
       buildArgs: o.buildArgs,
       target: o.target ?? null,
       noCache: o.noCache,
+      cacheFrom: o.cacheFrom ?? [],
       tags: o.tags,
     });
     return build.id;
