@@ -15,6 +15,8 @@ export interface FollowOptions {
   /** Called when nothing happened for a while, so the caller can keep the connection alive. */
   onIdle?: () => void;
   sleep?: (ms: number) => Promise<void>;
+  /** Stop following (the client went away); resolves with the build as it stands. */
+  signal?: AbortSignal;
 }
 
 export async function followBuild(db: Db, buildId: string, onLine: (line: string) => void, o: FollowOptions = {}): Promise<Build | undefined> {
@@ -43,7 +45,7 @@ export async function followBuild(db: Db, buildId: string, onLine: (line: string
       for (const l of await readLogLines(db, { kind: 'build', id: buildId }, after, 10_000)) onLine(l.line);
       return build;
     }
-    if (Date.now() > deadline) return build;
+    if (Date.now() > deadline || o.signal?.aborted) return build;
     if (Date.now() - idleSince > 5000) {
       o.onIdle?.();
       idleSince = Date.now();

@@ -49,10 +49,30 @@ export async function respondToPush(platform: Platform, app: App & { owner: stri
   const report = wantsReport ? reportStatus(result) : new Uint8Array(0);
   if (result.unpackError) result.notes.push(`error: ${result.unpackError}`);
 
+  // The client may hang up mid-build (Ctrl-C): stop following, and never write to a closed stream.
+  const hangUp = new AbortController();
   const stream = new ReadableStream<Uint8Array>({
+    cancel() {
+      hangUp.abort();
+    },
     start(controller) {
+      const send = (bytes: Uint8Array) => {
+        if (hangUp.signal.aborted) return;
+        try {
+          controller.enqueue(bytes);
+        } catch {
+          hangUp.abort();
+        }
+      };
+      const close = () => {
+        try {
+          controller.close();
+        } catch {
+          // already closed or cancelled
+        }
+      };
       const progress = (line: string) => {
-        if (sideband) for (const p of encodeSideband(2, `${line}\n`)) controller.enqueue(p);
+        if (sideband) for (const p of encodeSideband(2, `${line}\n`)) send(p);
       };
       const run = async () => {
         for (const n of result.notes) progress(n);
@@ -71,7 +91,8 @@ export async function respondToPush(platform: Platform, app: App & { owner: stri
           progress(`Building ${app.name} at ${result.deploy.commit.slice(0, 12)} (build ${build.id})`);
           if (sideband) {
             const end = await followBuild(platform.db, build.id, progress, {
-              onIdle: () => controller.enqueue(encodeSideband(1, new Uint8Array(0))[0]!),
+              onIdle: () => send(encodeSideband(1, new Uint8Array(0))[0]!),
+              signal: hangUp.signal,
             });
             if (end?.status === 'succeeded') {
               progress(`Built ${end.imageRef ?? end.manifestDigest ?? ''}`);
@@ -81,24 +102,23 @@ export async function respondToPush(platform: Platform, app: App & { owner: stri
               else if (deployment.status === 'active') progress(`Deployed to ${address} (deployment ${deployment.number})`);
               else if (deployment.status === 'failed') failure = `Deployment ${deployment.number} failed${deployment.error ? `: ${deployment.error}` : ''}`;
               else progress(`Deployment ${deployment.number} is ${deployment.status}; the app will be at ${address}`);
-            }
-            else if (end?.status === 'failed' || end?.status === 'cancelled') failure = `Build ${build.id} ${end.status}${end.error ? `: ${end.error}` : ''}`;
+            } else if (end?.status === 'failed' || end?.status === 'cancelled') failure = `Build ${build.id} ${end.status}${end.error ? `: ${end.error}` : ''}`;
             else progress(`The build is still running: follow it with GET /api/v1/builds/${build.id}/logs`);
           }
         }
         if (sideband) {
-          for (const p of encodeSideband(1, report)) controller.enqueue(p);
-          if (failure) for (const p of encodeSideband(3, `${failure}\n`)) controller.enqueue(p);
-          controller.enqueue(FLUSH_PKT);
+          for (const p of encodeSideband(1, report)) send(p);
+          if (failure) for (const p of encodeSideband(3, `${failure}\n`)) send(p);
+          send(FLUSH_PKT);
         } else {
-          controller.enqueue(report);
+          send(report);
         }
-        controller.close();
+        close();
       };
       run().catch((err: unknown) => {
         console.error(`git-receive-pack for ${app.name}:`, err);
-        if (sideband) for (const p of encodeSideband(3, 'Internal error: the push could not be completed\n')) controller.enqueue(p);
-        controller.close();
+        if (sideband) for (const p of encodeSideband(3, 'Internal error: the push could not be completed\n')) send(p);
+        close();
       });
     },
   });

@@ -1,5 +1,6 @@
 // A push to the deploy branch queues a build and streams it. The build's runner is played by the
 // test (it writes the log lines and the status a runner writes), so this runs without the builder.
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -89,6 +90,27 @@ describe('push to the deploy branch', () => {
     expect(r.status).not.toBe(0);
     const remote = (await git(dir, ['ls-remote', server.url(app.name)])).stdout;
     expect(remote).toContain(`${head}\trefs/heads/main`);
+  });
+});
+
+describe('a client that hangs up', () => {
+  it('survives the client hanging up mid-build and serves the next request', async () => {
+    const app = await server.createApp({ deployBranch: 'main' });
+    const dir = initRepo(join(server.work, `${app.name}-hangup`), { Dockerfile: 'FROM scratch\n' });
+    const head = gitOk(dir, ['rev-parse', 'HEAD']).trim();
+    const child = spawn('git', ['push', server.url(app.name), 'main'], { cwd: dir, env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_TERMINAL_PROMPT: '0' } });
+    const build = await buildOf(app.id, head);
+    await server.db.update(jobs).set({ status: 'cancelled' }).where(eq(jobs.subjectId, build.id));
+    await appendLogLines(server.db, { kind: 'build', id: build.id }, [{ line: 'Step 1/1 : FROM scratch' }]);
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    // More output after the hang-up, then the end: nothing may throw in the server.
+    await appendLogLines(server.db, { kind: 'build', id: build.id }, [{ line: 'after the hang-up' }]);
+    await server.db.update(builds).set({ status: 'failed', error: 'stopped', finishedAt: new Date() }).where(eq(builds.id, build.id));
+    await new Promise((r) => setTimeout(r, 500));
+    const again = await git(dir, ['ls-remote', server.url(app.name)]);
+    expect(again.stdout).toContain(`${head}\trefs/heads/main`);
   });
 });
 
