@@ -16,18 +16,22 @@ export interface GitFetch {
  * context on a runner and then queues the ordinary 'build' job. The builder needs to know nothing
  * about git.
  */
-export async function createGitBuild(db: Db, input: NewBuild & { gitCommit: string; appId: string }, fetch?: GitFetch): Promise<Build> {
+export async function createGitBuild(
+  db: Db,
+  input: NewBuild & { gitCommit: string; appId: string },
+  o: { fetch?: GitFetch; requiredLabels?: Record<string, string> } = {},
+): Promise<Build> {
   return db.transaction(async (tx) => {
     const [build] = await tx.insert(builds).values({ ...input, id: newId('bld') }).returning();
-    const payload = fetch ? { buildId: build!.id, fetch } : { buildId: build!.id };
-    await enqueueJob(tx as unknown as Db, { kind: 'git-context', payload, subjectId: build!.id, maxAttempts: 2 });
+    const payload = o.fetch ? { buildId: build!.id, fetch: o.fetch } : { buildId: build!.id };
+    await enqueueJob(tx as unknown as Db, { kind: 'git-context', payload, subjectId: build!.id, maxAttempts: 2, requiredLabels: o.requiredLabels ?? {} });
     return build!;
   });
 }
 
-/** Queues the 'build' job of a git build whose context is ready. */
-export async function enqueueBuildJob(db: Db, buildId: string): Promise<void> {
-  await enqueueJob(db, { kind: 'build', payload: { buildId }, subjectId: buildId, maxAttempts: 2 });
+/** Queues the 'build' job of a git build whose context is ready, for runners with the same labels. */
+export async function enqueueBuildJob(db: Db, buildId: string, requiredLabels: Record<string, string> = {}): Promise<void> {
+  await enqueueJob(db, { kind: 'build', payload: { buildId }, subjectId: buildId, maxAttempts: 2, requiredLabels });
 }
 
 /** Fails a build that never started; false when it had already moved on. */

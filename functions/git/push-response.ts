@@ -20,7 +20,13 @@ function reportStatus(result: ReceiveResult): Uint8Array {
   return concatBytes(lines);
 }
 
-export async function respondToPush(platform: Platform, app: App & { owner: string }, raw: Request, maxPackBytes: number): Promise<Response> {
+export async function respondToPush(
+  platform: Platform,
+  app: App & { owner: string },
+  raw: Request,
+  o: { maxPackBytes: number; jobLabels?: Record<string, string> },
+): Promise<Response> {
+  const maxPackBytes = o.maxPackBytes;
   let req: ReceiveRequest;
   let result: ReceiveResult;
   try {
@@ -87,7 +93,7 @@ export async function respondToPush(platform: Platform, app: App & { owner: stri
             deployOnSuccess: true,
             dockerfilePath: app.dockerfilePath,
             tags: gitBuildTags(platform, app.owner, app.name, result.deploy.commit),
-          });
+          }, { requiredLabels: o.jobLabels });
           progress(`Building ${app.name} at ${result.deploy.commit.slice(0, 12)} (build ${build.id})`);
           if (sideband) {
             const end = await followBuild(platform.db, build.id, progress, {

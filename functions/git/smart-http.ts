@@ -20,6 +20,8 @@ export const DEFAULT_MAX_PACK_BYTES = 100 * 1024 * 1024;
 
 export interface GitHttpOptions {
   maxPackBytes?: number;
+  /** Labels a runner must carry to take this deployment's git builds. */
+  jobLabels?: Record<string, string>;
 }
 
 const SERVICES = new Set(['git-upload-pack', 'git-receive-pack']);
@@ -105,7 +107,7 @@ export function createGitRoutes(options: GitHttpOptions = {}): Hono<AppEnv> {
   git.post(`${repo}/git-receive-pack`, async (c) => {
     const access = await authorize(c, 'git-receive-pack', 'result');
     if (access instanceof Response) return access;
-    return respondToPush(c.var.platform, access.app, c.req.raw, maxPackBytes);
+    return respondToPush(c.var.platform, access.app, c.req.raw, { maxPackBytes, jobLabels: options.jobLabels });
   });
 
   return git;

@@ -45,7 +45,8 @@ interface PushEvent {
   project?: { git_http_url?: unknown };
 }
 
-export const gitWebhook = new Hono<AppEnv>();
+export function createGitWebhook(o: { jobLabels?: Record<string, string> } = {}): Hono<AppEnv> {
+  const gitWebhook = new Hono<AppEnv>();
 
 gitWebhook.put('/:app/webhooks/git', requireAuth('write'), async (c) => {
   const account = (c as unknown as { var: AuthEnv['Variables'] }).var.account;
@@ -102,7 +103,10 @@ gitWebhook.post('/:app/webhooks/git', async (c) => {
       dockerfilePath: app.dockerfilePath,
       tags: gitBuildTags(c.var.platform, owner, app.name, commit),
     },
-    { url, ref },
+    { fetch: { url, ref }, requiredLabels: o.jobLabels },
   );
   return c.json({ buildId: build.id, commit, ref }, 202);
 });
+
+  return gitWebhook;
+}

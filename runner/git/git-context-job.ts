@@ -24,7 +24,7 @@ export function createGitContextHandler(o: { blobs: BlobStore; dir: string }): J
       await appendLogLines(ctx.db, { kind: 'build', id: buildId }, [
         { stream: 'system', line: `Checked out ${build.gitCommit!.slice(0, 12)} (${build.gitRef ?? 'detached'}) in ${Date.now() - started} ms` },
       ]);
-      await enqueueBuildJob(ctx.db, buildId);
+      await enqueueBuildJob(ctx.db, buildId, ctx.job.requiredLabels as Record<string, string>);
       return { contextDigest: context.contextDigest };
     } catch (err) {
       if (ctx.signal.aborted) throw err; // lease lost or shutting down: another attempt will run

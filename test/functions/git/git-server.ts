@@ -7,33 +7,38 @@ import { dirname, join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { createGitRoutes, type GitHttpOptions } from '../../../functions/git/smart-http';
+import { createGitWebhook } from '../../../functions/git/webhook';
+import { renderError } from '../../../functions/core/errors';
 import type { AppEnv, Platform } from '../../../functions/platform';
 import { createDb } from '../../../db/client';
 import { findAccountByName } from '../../../db/queries/accounts';
-import { createApp } from '../../../functions/app';
 import { newId } from '../../../functions/core/ids';
 import { createS3Client, readS3Config } from '../../../functions/storage/s3';
 import { apps } from '../../../db/schema';
 import { freePort } from '../../../infra/services';
 import type { TestStack } from '../../setup/stack';
 
-/** With options, only the git routes are served, configured by them. */
+/** The git routes (smart HTTP and the webhook) as functions/app.ts mounts them, with these options. */
 export async function startGitServer(stack: TestStack, options?: GitHttpOptions) {
   const { db, sql } = createDb(stack.env.DATABASE_URL!, { max: 6 });
   const s3config = readS3Config(stack.env);
   const port = await freePort();
   const platform: Platform = { db, s3: createS3Client(s3config), bucket: s3config.bucket, publicUrl: `http://127.0.0.1:${port}` };
-  let fetch = createApp(() => platform).fetch;
-  if (options) {
-    const only = new Hono<AppEnv>();
-    only.use(async (c, next) => {
-      c.set('platform', platform);
-      await next();
-    });
-    only.route('/', createGitRoutes(options));
-    fetch = only.fetch;
-  }
-  const server = serve({ fetch, port, hostname: '127.0.0.1' });
+  // Builds this server queues carry a label only runners of the same test carry: the suite's other
+  // runners (other files, other helpers) must not take them, nor this test's runner theirs.
+  const jobLabels = options?.jobLabels ?? { 'berth-test': newId('t', 8) };
+  const git = new Hono<AppEnv>();
+  git.use(async (c, next) => {
+    c.set('platform', platform);
+    await next();
+  });
+  git.onError((err, c) => {
+    const { status, body } = renderError(err);
+    return c.json(body, status as 400);
+  });
+  git.route('/api/v1/apps', createGitWebhook({ jobLabels }));
+  git.route('/', createGitRoutes({ ...options, jobLabels }));
+  const server = serve({ fetch: git.fetch, port, hostname: '127.0.0.1' });
   await new Promise<void>((r) => server.once('listening', () => r()));
   const work = mkdtempSync(join(tmpdir(), 'berth-git-'));
   return {
@@ -41,6 +46,7 @@ export async function startGitServer(stack: TestStack, options?: GitHttpOptions)
     platform,
     port,
     work,
+    jobLabels,
     url(app: string, account = 'admin', token = stack.adminToken) {
       return `http://${account}:${token}@127.0.0.1:${port}/${account}/${app}.git`;
     },

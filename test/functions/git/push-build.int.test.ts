@@ -55,6 +55,7 @@ describe('push to the deploy branch', () => {
     expect(build.tags).toEqual([`${repo}:latest`, `${repo}:git-${head.slice(0, 12)}`]);
     const [job] = await server.db.select().from(jobs).where(eq(jobs.subjectId, build.id));
     expect(job!.kind).toBe('git-context');
+    expect(job!.requiredLabels).toEqual(server.jobLabels);
     await server.db.update(jobs).set({ status: 'cancelled' }).where(eq(jobs.subjectId, build.id));
     await server.db.update(builds).set({ status: 'running' }).where(eq(builds.id, build.id));
     await appendLogLines(server.db, { kind: 'build', id: build.id }, [{ line: 'Step 1/2 : FROM scratch' }]);
@@ -119,8 +120,8 @@ describe('the git-context job on a runner', () => {
     const app = await server.createApp({ deployBranch: 'main' });
     const blobs = new BlobStore(server.platform.s3, server.platform.bucket);
     const runnerId = newId('run');
-    await registerRunner(server.db, { id: runnerId, hostname: 'test', address: '127.0.0.1', capacity: {}, labels: {}, version: 'test' });
-    const worker = startQueueWorker({ db: server.db, runnerId, handlers: { 'git-context': createGitContextHandler({ blobs, dir: join(server.work, 'runner-git') }) }, pollMinMs: 50, pollMaxMs: 200 });
+    await registerRunner(server.db, { id: runnerId, hostname: 'test', address: '127.0.0.1', capacity: {}, labels: server.jobLabels, version: 'test' });
+    const worker = startQueueWorker({ db: server.db, runnerId, labels: server.jobLabels, handlers: { 'git-context': createGitContextHandler({ blobs, dir: join(server.work, 'runner-git') }) }, pollMinMs: 50, pollMaxMs: 200 });
     try {
       const dir = initRepo(join(server.work, `${app.name}-job`), { Dockerfile: 'FROM scratch\n', 'a.txt': 'a\n' });
       const head = gitOk(dir, ['rev-parse', 'HEAD']).trim();

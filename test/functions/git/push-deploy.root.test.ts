@@ -22,12 +22,12 @@ beforeAll(async () => {
   chmodSync(home, 0o711);
   server = await startGitServer(stack);
   const runnerId = newId('run');
-  await registerRunner(server.db, { id: runnerId, hostname: 'test', address: '127.0.0.1', capacity: {}, labels: {}, version: 'test' });
+  await registerRunner(server.db, { id: runnerId, hostname: 'test', address: '127.0.0.1', capacity: {}, labels: server.jobLabels, version: 'test' });
   const env = { ...stack.env, BERTH_DEBOOTSTRAP_CACHE: '/var/cache/berth-test/debootstrap', BERTH_PUBLIC_URL: server.platform.publicUrl };
   // The runner's own handler table, as runner/main.ts builds it.
-  const handlers = createHandlers({ databaseUrl: stack.env.DATABASE_URL!, home, id: runnerId, address: '127.0.0.1', labels: {}, concurrency: 1, leaseMs: 30_000 }, env);
+  const handlers = createHandlers({ databaseUrl: stack.env.DATABASE_URL!, home, id: runnerId, address: '127.0.0.1', labels: server.jobLabels, concurrency: 1, leaseMs: 30_000 }, env);
   expect(Object.keys(handlers)).toEqual(expect.arrayContaining(['build', 'git-context']));
-  worker = startQueueWorker({ db: server.db, runnerId, handlers, concurrency: 1, leaseMs: 30_000, pollMinMs: 50, pollMaxMs: 250 });
+  worker = startQueueWorker({ db: server.db, runnerId, labels: server.jobLabels, handlers, concurrency: 1, leaseMs: 30_000, pollMinMs: 50, pollMaxMs: 250 });
 });
 
 afterAll(async () => {

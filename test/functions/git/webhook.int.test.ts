@@ -75,8 +75,8 @@ describe('push webhooks', () => {
     const { buildId } = (await res.json()) as { buildId: string };
     const blobs = new BlobStore(server.platform.s3, server.platform.bucket);
     const runnerId = newId('run');
-    await registerRunner(server.db, { id: runnerId, hostname: 'test', address: '127.0.0.1', capacity: {}, labels: {}, version: 'test' });
-    const worker = startQueueWorker({ db: server.db, runnerId, handlers: { 'git-context': createGitContextHandler({ blobs, dir: join(server.work, 'runner-git') }) }, pollMinMs: 50, pollMaxMs: 200 });
+    await registerRunner(server.db, { id: runnerId, hostname: 'test', address: '127.0.0.1', capacity: {}, labels: server.jobLabels, version: 'test' });
+    const worker = startQueueWorker({ db: server.db, runnerId, labels: server.jobLabels, handlers: { 'git-context': createGitContextHandler({ blobs, dir: join(server.work, 'runner-git') }) }, pollMinMs: 50, pollMaxMs: 200 });
     try {
       const end = Date.now() + 20_000;
       let buildJob;
