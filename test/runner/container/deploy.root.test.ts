@@ -47,7 +47,7 @@ afterAll(async () => {
   await sql.end();
 });
 
-const healthy = { instances: 2, ports: [{ containerPort: 80 }], restartPolicy: 'always', healthCheck: { type: 'http', path: '/', intervalSeconds: 1, retries: 2 } };
+const healthy = { instances: 2, ports: [{ containerPort: 80 }], restartPolicy: 'always', healthCheck: { type: 'http', path: '/', intervalSeconds: 1, timeoutSeconds: 3, retries: 5 } };
 const neverHealthy = { ...healthy, instances: 1, healthCheck: { type: 'tcp', port: 81, intervalSeconds: 1, timeoutSeconds: 1, retries: 1 } };
 
 let deployed = 0;
