@@ -5,6 +5,7 @@ import { chmod, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import { finishBuildRun, startBuildRun } from '../../db/queries/build-runs';
+import { deployBuildIfRequested } from '../../db/queries/deployments';
 import { accounts } from '../../db/schema';
 import { parseReference } from '../../functions/core/oci/reference';
 import { berthRepositoryFor } from '../image/base-images';
@@ -99,7 +100,13 @@ export function createBuildHandler(makeEnv: (db: JobContext['db']) => Promise<Bu
       });
       log.line(`Build finished in ${((Date.now() - started) / 1000).toFixed(2)}s`, 'system');
       await log.flush();
-      await finishBuildRun(ctx.db, ctx.lease, buildId, { status: 'succeeded', imageRef: targets.imageRef, manifestDigest: outcome.manifestDigest, configDigest: outcome.configDigest });
+      const finished = await finishBuildRun(ctx.db, ctx.lease, buildId, { status: 'succeeded', imageRef: targets.imageRef, manifestDigest: outcome.manifestDigest, configDigest: outcome.configDigest });
+      // A git push or a form upload may ask for the image to go live; the deployment is its own job.
+      if (finished !== false) {
+        const deployment = await deployBuildIfRequested(ctx.db, buildId);
+        if (deployment) log.line(`Deploying as deployment #${deployment.number}`, 'system');
+        await log.flush();
+      }
       return { manifestDigest: outcome.manifestDigest, uploaded: outcome.uploaded, executed: outcome.executed, cached: outcome.cached };
     } catch (err) {
       const cancelled = ctx.signal.aborted && ctx.signal.reason === 'cancelled';
