@@ -2,7 +2,7 @@
 // the step's overlay, as the image's USER in its WORKDIR, with the stage's ENV and ARGs, the
 // instruction's --mount and --network, its output streamed into the build log.
 import { createHash } from 'node:crypto';
-import { chown, mkdir } from 'node:fs/promises';
+import { chown, lstat, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunInstruction } from '../../functions/core/dockerfile/instructions';
 import type { ContainerConfig } from '../../functions/core/oci/types';
@@ -14,6 +14,7 @@ import { resolveInRoot } from './root-path';
 import { normalisePath } from './step-state';
 import { resolveUser } from './users';
 
+const INJECTED_FILES = ['/etc/hosts', '/etc/resolv.conf'];
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 async function runMounts(env: BuilderEnv, req: BuildRequest, ins: RunInstruction, workdir: string): Promise<ExtraMount[]> {
@@ -75,6 +76,10 @@ export async function executeRun(
   ];
   const cwd = config.WorkingDir || '/';
   const mounts = await runMounts(env, req, ins, cwd);
+  // runc creates files to bind /etc/hosts and /etc/resolv.conf onto when the image has none; those
+  // belong to the run, not to the layer (Docker keeps them out too).
+  const mountPoints: string[] = [];
+  for (const f of INJECTED_FILES) if (!(await lstat(await resolveInRoot(rootfs, f)).catch(() => undefined))) mountPoints.push(f);
   const result = await runSandboxed({
     home: env.home,
     rootfs,
@@ -90,6 +95,11 @@ export async function executeRun(
     idmap: env.idmap,
     onOutput: (stream, line) => req.log.line(line, stream),
   });
+  for (const f of mountPoints) {
+    const host = await resolveInRoot(rootfs, f);
+    const st = await lstat(host).catch(() => undefined);
+    if (st?.isFile() && st.size === 0) await rm(host, { force: true });
+  }
   if (req.signal.aborted) throw new BuildCancelledError('Build cancelled');
   if (result.exitCode !== 0) {
     const cmd = effect.argv.join(' ');

@@ -151,6 +151,8 @@ describe('building on a runner', () => {
       expect(app.uid).toBe(0); // COPY without --chown gives root, even for USER app
       expect(statSync(join(bundle, 'rootfs/home/app')).uid).toBe(1234);
       expect(existsSync(join(bundle, 'rootfs/secret.txt'))).toBe(false);
+      // Neither the host's resolver and name (debootstrap copies them) nor the RUN's injected files land in the image.
+      for (const f of ['etc/resolv.conf', 'etc/hostname', 'etc/hosts']) expect(existsSync(join(bundle, 'rootfs', f)), f).toBe(false);
       const runtime = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8'));
       expect(runtime.process.args).toEqual(['/home/app/app.sh', '--serve']);
       expect(runtime.process.user.uid).toBe(1234);
