@@ -12,12 +12,17 @@ import type { ExtraMount } from '../sandbox/spec';
 import { BuildCancelledError, BuildStepError, type BuilderEnv, type BuildRequest } from './build-env';
 import { resolveInRoot } from './root-path';
 import { normalisePath } from './step-state';
-import { resolveUser } from './users';
+import { resolveUser, type ResolvedUser } from './users';
 
 const INJECTED_FILES = ['/etc/hosts', '/etc/resolv.conf'];
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-async function runMounts(env: BuilderEnv, req: BuildRequest, ins: RunInstruction, workdir: string): Promise<ExtraMount[]> {
+/** Where a RUN's bind mounts from other stages come from; released after the run. */
+export interface StageSources {
+  mount(from: string): Promise<{ root: string; release: () => Promise<void> }>;
+}
+
+async function runMounts(env: BuilderEnv, req: BuildRequest, ins: RunInstruction, workdir: string, sources: StageSources | undefined, releases: (() => Promise<void>)[]): Promise<ExtraMount[]> {
   const out: ExtraMount[] = [];
   for (const m of ins.mounts) {
     const target = m.target ? normalisePath(m.target.startsWith('/') ? m.target : `${workdir}/${m.target}`) : undefined;
@@ -40,9 +45,17 @@ async function runMounts(env: BuilderEnv, req: BuildRequest, ins: RunInstruction
         break;
       case 'bind': {
         if (!target) throw new BuildStepError(`Line ${ins.line}: a bind mount needs a target`);
-        if (m.from) throw new BuildStepError(`Line ${ins.line}: bind mounts from another stage or image are not supported yet`);
-        if (!req.contextDir) throw new BuildStepError(`Line ${ins.line}: a bind mount needs a build context`);
-        const source = await resolveInRoot(req.contextDir, m.source ?? '/');
+        let root: string;
+        if (m.from) {
+          if (!sources) throw new BuildStepError(`Line ${ins.line}: bind mounts from "${m.from}" are not available here`);
+          const tree = await sources.mount(m.from);
+          releases.push(tree.release);
+          root = tree.root;
+        } else {
+          if (!req.contextDir) throw new BuildStepError(`Line ${ins.line}: a bind mount needs a build context`);
+          root = req.contextDir;
+        }
+        const source = await resolveInRoot(root, m.source ?? '/');
         out.push({ kind: 'bind', source, destination: target, readonly: m.readonly !== false });
         break;
       }
@@ -64,6 +77,7 @@ export async function executeRun(
   config: ContainerConfig,
   effect: { argv: string[]; env: string[] },
   ins: RunInstruction,
+  sources?: StageSources,
 ): Promise<void> {
   const user = await resolveUser(rootfs, config.User);
   // As Docker: PATH when the image sets none, HOSTNAME, and HOME from the user's passwd entry.
@@ -75,7 +89,24 @@ export async function executeRun(
     ...(effect.env.some((e) => e.startsWith('HOME=')) ? [] : [`HOME=${user.home}`]),
   ];
   const cwd = config.WorkingDir || '/';
-  const mounts = await runMounts(env, req, ins, cwd);
+  const releases: (() => Promise<void>)[] = [];
+  try {
+    const mounts = await runMounts(env, req, ins, cwd, sources, releases);
+    await runStep(env, req, rootfs, effect, ins, { mounts, user, cwd, hostname, processEnv });
+  } finally {
+    for (const r of releases) await r().catch(() => {});
+  }
+}
+
+async function runStep(
+  env: BuilderEnv,
+  req: BuildRequest,
+  rootfs: string,
+  effect: { argv: string[]; env: string[] },
+  ins: RunInstruction,
+  p: { mounts: ExtraMount[]; user: ResolvedUser; cwd: string; hostname: string; processEnv: string[] },
+): Promise<void> {
+  const { mounts, user, cwd, hostname, processEnv } = p;
   // runc creates files to bind /etc/hosts and /etc/resolv.conf onto when the image has none; those
   // belong to the run, not to the layer (Docker keeps them out too).
   const mountPoints: string[] = [];
