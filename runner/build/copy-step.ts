@@ -56,6 +56,14 @@ async function layersOfFrom(env: BuilderEnv, req: BuildRequest, from: string, re
   return { layers: resolved.image.layers, identity: `image:${resolved.image.manifestDigest}` };
 }
 
+/** An earlier stage's or an image's filesystem, mounted read-only for RUN --mount=type=bind,from=. */
+export async function mountFromTree(env: BuilderEnv, req: BuildRequest, from: string, results: Map<number, StageResult>, stages: Stage[], index: number): Promise<{ root: string; release: () => Promise<void> }> {
+  const { layers, identity } = await layersOfFrom(env, req, from, results, stages, index);
+  const dir = join(req.workDir, `mount-${createHash('sha256').update(identity).digest('hex').slice(0, 12)}-${Math.random().toString(36).slice(2, 8)}`);
+  const fs = await mountStepFs(dir, await layerDirs(env.layers, req.buildId, layers), env.idmap);
+  return { root: fs.layout.merged, release: () => fs.remove() };
+}
+
 async function openSourceTree(env: BuilderEnv, req: BuildRequest, effect: CopyEffect, results: Map<number, StageResult>, stages: Stage[], index: number): Promise<SourceTree> {
   if (!effect.from) {
     if (!req.contextDir) throw new BuildStepError(`${effect.add ? 'ADD' : 'COPY'} failed: the build has no context to copy from`);

@@ -15,7 +15,7 @@ import { evaluateInstruction, initialState } from './step-state';
 import { findStage, neededStages } from './stages';
 import { runLayerStep } from './layer-step';
 import { executeRun } from './run-step';
-import { digestCopySources, executeCopy } from './copy-step';
+import { digestCopySources, executeCopy, mountFromTree } from './copy-step';
 
 /** Manifest annotation listing the cache key of each layer, so the image can serve as --cache-from. */
 export const CACHE_KEYS_ANNOTATION = 'org.berth.cache.keys';
@@ -125,6 +125,14 @@ export async function executeBuild(env: BuilderEnv, req: BuildRequest): Promise<
       }
       let content: string | undefined;
       if (ev.effect.kind === 'copy') content = await digestCopySources(env, req, ev.effect, results, df.stages, index);
+      if (ins.kind === 'RUN') {
+        // A bind mount from another stage keys the RUN by that stage's own key.
+        const froms = ins.mounts.filter((m) => m.from).map((m) => {
+          const st = findStage(df.stages, m.from!, index);
+          return st ? `stage:${results.get(st.index)?.cacheKey}` : `image:${m.from}`;
+        });
+        if (froms.length) content = froms.join(',');
+      }
       key = nextCacheKey(key, ev.keyText, content);
       const hit = req.noCache ? undefined : (await findCacheEntries(env.db, [key])).get(key);
       const fromImage = hit ? undefined : cacheFrom.get(key);
@@ -140,7 +148,9 @@ export async function executeBuild(env: BuilderEnv, req: BuildRequest): Promise<
       }
       const effect = ev.effect;
       const result = await runLayerStep(env, req, { parents: layers, name: `step-${step}`, cacheKey: key, config: state.config, sourceDateEpoch }, async (rootfs) => {
-        if (effect.kind === 'run' && ins.kind === 'RUN') await executeRun(env, req, rootfs, state.config, effect, ins);
+        if (effect.kind === 'run' && ins.kind === 'RUN') {
+          await executeRun(env, req, rootfs, state.config, effect, ins, { mount: (from) => mountFromTree(env, req, from, results, df.stages, index) });
+        }
         else if (effect.kind === 'copy') await executeCopy(env, req, rootfs, effect, state.config.WorkingDir, results, df.stages, index);
       });
       executed++;

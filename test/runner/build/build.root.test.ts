@@ -151,6 +151,8 @@ describe('building on a runner', () => {
       expect(app.uid).toBe(0); // COPY without --chown gives root, even for USER app
       expect(statSync(join(bundle, 'rootfs/home/app')).uid).toBe(1234);
       expect(existsSync(join(bundle, 'rootfs/secret.txt'))).toBe(false);
+      // Neither the host's resolver and name (debootstrap copies them) nor the RUN's injected files land in the image.
+      for (const f of ['etc/resolv.conf', 'etc/hostname', 'etc/hosts']) expect(existsSync(join(bundle, 'rootfs', f)), f).toBe(false);
       const runtime = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8'));
       expect(runtime.process.args).toEqual(['/home/app/app.sh', '--serve']);
       expect(runtime.process.user.uid).toBe(1234);
@@ -212,7 +214,7 @@ describe('building on a runner', () => {
     expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(home);
   });
 
-  it('runs ONBUILD triggers, heredoc COPY, --parents, --exclude, ADD of a local tar.gz and --chown by name', async () => {
+  it('runs ONBUILD triggers, heredoc COPY, --parents, --exclude, ADD of a local tar.gz, --chown by name and RUN --mount from a stage', async () => {
     const tarDir = mkdtempSync(join(tmpdir(), `berth-tar-${suffix}-`));
     mkdirSync(join(tarDir, 'pkg'));
     writeFileSync(join(tarDir, 'pkg/inside.txt'), 'from the archive\n');
@@ -222,7 +224,7 @@ describe('building on a runner', () => {
     const files = {
       Dockerfile: `FROM debian:bookworm AS base
 ONBUILD RUN echo triggered > /onbuild.txt
-FROM base
+FROM base AS main
 ARG WHO=world
 RUN useradd -u 2000 web
 COPY <<EOF /etc/greeting
@@ -232,6 +234,10 @@ COPY --parents src/*/conf.txt /cfg/
 COPY --exclude=*.tmp files/ /files/
 ADD bundle.tar.gz /opt/
 COPY --chown=web:web --chmod=600 secret.conf /home/secret.conf
+FROM debian:bookworm AS side
+RUN echo from-side > /side.txt
+FROM main
+RUN --mount=type=bind,from=side,source=/side.txt,target=/mnt/side.txt cp /mnt/side.txt /copied.txt
 `,
       'src/a/conf.txt': 'a',
       'src/b/conf.txt': 'b',
@@ -248,6 +254,8 @@ COPY --chown=web:web --chmod=600 secret.conf /home/secret.conf
     try {
       const root = join(await oci.unpack(), 'rootfs');
       expect(readFileSync(join(root, 'onbuild.txt'), 'utf8')).toBe('triggered\n');
+      expect(readFileSync(join(root, 'copied.txt'), 'utf8')).toBe('from-side\n');
+      expect(existsSync(join(root, 'side.txt'))).toBe(false);
       expect(readFileSync(join(root, 'etc/greeting'), 'utf8')).toBe('hello world\n');
       expect(readFileSync(join(root, 'cfg/src/a/conf.txt'), 'utf8')).toBe('a');
       expect(readFileSync(join(root, 'cfg/src/b/conf.txt'), 'utf8')).toBe('b');
