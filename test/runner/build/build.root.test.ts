@@ -61,8 +61,10 @@ async function waitForBuild(id: string, timeoutMs = 240_000) {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const b = await getBuild(db, id);
-    if (b && ['succeeded', 'failed', 'cancelled'].includes(b.status)) {
-      const [job] = await db.select().from(jobs).where(eq(jobs.subjectId, id));
+    // The build row settles inside the handler; the job's result is written once it returns.
+    const [job] = await db.select().from(jobs).where(eq(jobs.subjectId, id));
+    const jobDone = job && ['succeeded', 'failed', 'cancelled'].includes(job.status);
+    if (b && ['succeeded', 'failed', 'cancelled'].includes(b.status) && jobDone) {
       const log = (await readLogLines(db, { kind: 'build', id }, 0, 10_000)).map((l) => l.line);
       return { build: b, job: job ? await getJob(db, job.id) : undefined, log };
     }
