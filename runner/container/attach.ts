@@ -29,6 +29,9 @@ export function openAttachSession(o: { stdout: string; stderr: string; stdin?: s
   // Opening O_RDWR never blocks (the shim holds the other end); a plain write stream then follows.
   const stdinFd = o.stdin ? openSync(o.stdin, constants.O_RDWR) : undefined;
   const stdin = stdinFd !== undefined ? createWriteStream('', { fd: stdinFd, autoClose: true }) : undefined;
+  // A write in flight when the session ends fails with ERR_STREAM_DESTROYED; unheard, that error
+  // would take the whole runner down. The write's own callback already reports it to the writer.
+  stdin?.on('error', () => {});
   const pump = async (final: boolean) => {
     for (const [i, file] of [o.stdout, o.stderr].entries()) {
       const fh = await open(file, 'r').catch(() => undefined);
