@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { createDb } from '../db/client';
 import { registerRunner, setRunnerStatus } from '../db/queries/runners';
 import { createBuilder } from './build/builder';
+import { createContainerRuntime } from './container/runtime';
 import { startQueueWorker, type JobHandler } from './queue/worker';
 
 export interface RunnerConfig {
@@ -51,6 +52,8 @@ export function readRunnerConfig(env: NodeJS.ProcessEnv): RunnerConfig {
 export function createHandlers(config?: RunnerConfig, env: NodeJS.ProcessEnv = process.env): Record<string, JobHandler> {
   const handlers: Record<string, JobHandler> = {};
   if (config) handlers.build = createBuilder({ home: config.home, runnerId: config.id, env, log: (m) => console.log(`[build] ${m}`) }).handler;
+  // run, stop, remove, exec, deploy; reconciles this runner's containers before the first of them.
+  if (config) Object.assign(handlers, createContainerRuntime(config, env).handlers);
   return handlers;
 }
 

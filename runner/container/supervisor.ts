@@ -1,0 +1,429 @@
+// Long-lived containers: start through a detached shim (runc run in the foreground, see shim.ts),
+// network attached between "namespaces exist" and "process starts" (the sandbox's hook handshake),
+// exit status and reason, restart policy with backoff, health checks, stop (STOPSIGNAL, then SIGKILL
+// after the grace period), removal, exec, and adoption of containers a previous runner process left
+// running. The supervisor knows nothing of Postgres: it reports through `events`.
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { adoptIntoAccounting, buildCgroupsPath, createParentCgroup, readCgroupVerdict, removeCgroups } from '../sandbox/cgroup';
+import { buildHostsFile, type NetworkSettings, type PortMapping } from '../sandbox/cni-config';
+import { runCommand, type CommandResult } from '../sandbox/exec';
+import { buildHandshakeHook } from '../sandbox/handshake';
+import type { IdMap } from '../sandbox/idmap';
+import { attachNetwork, detachNetwork, pinNetns, unpinNetns } from '../sandbox/network';
+import { listMountsUnder, mountOverlay, removeOverlay } from '../sandbox/overlay';
+import { deleteContainer, killContainer, type Runc } from '../sandbox/runc';
+import { buildRuntimeSpec } from '../sandbox/spec';
+import { describeRunResult } from '../sandbox/verdict';
+import { describeContainerPaths, readExitFile, writeContainerMeta, type ContainerMeta, type ContainerPaths } from './container-files';
+import { openAttachSession, type AttachSession } from './attach';
+import { HealthMonitor, probeHttp, probeTcp, type HealthStatus } from './health';
+import { LogTail, type LogLineOut } from './log-tail';
+import { nextRestartDelay, parseRestartPolicy, shouldRestart } from './restart-policy';
+import { isProcessAlive, spawnShim } from './shim';
+
+export interface ExitInfo {
+  exitCode: number;
+  reason: string;
+  oomKilled: boolean;
+  signal?: string;
+  /** A restart follows after delayMs. */
+  restarting: boolean;
+  delayMs: number;
+  restartCount: number;
+  stoppedByRequest: boolean;
+}
+
+export interface RunningInfo {
+  pid: number;
+  address: string;
+  ports: PortMapping[];
+  restartCount: number;
+  /** Set when a health check applies: the status starts as "starting". */
+  health?: HealthStatus;
+}
+
+export interface SupervisorEvents {
+  onLogs(key: string, lines: LogLineOut[]): Promise<void>;
+  onRunning(key: string, info: RunningInfo): Promise<void>;
+  onExited(key: string, info: ExitInfo): Promise<void>;
+  onHealth(key: string, status: HealthStatus): Promise<void>;
+  onRemoved(key: string): Promise<void>;
+}
+
+export interface SupervisorOptions {
+  home: string;
+  runc: Runc;
+  idmap: IdMap;
+  networkSettings: NetworkSettings;
+  resolvConf: string;
+  events: SupervisorEvents;
+  log?: (msg: string) => void;
+  /** Called at each start phase (benchmarks). */
+  trace?: (phase: string) => void;
+}
+
+interface Managed {
+  meta: ContainerMeta;
+  paths: ContainerPaths;
+  state: 'starting' | 'running' | 'restarting' | 'stopping' | 'exited';
+  pid: number;
+  address: string;
+  startedAt: number;
+  delayMs: number;
+  stopRequested: boolean;
+  tail: LogTail;
+  watcher?: NodeJS.Timeout;
+  restartTimer?: NodeJS.Timeout;
+  health?: HealthMonitor;
+  exited: Promise<void>;
+  markExited: () => void;
+}
+
+const WATCH_MS = 100;
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+let nofileLimit: number | undefined;
+
+/** RLIMIT_NOFILE inside a user namespace cannot exceed the runner's own hard limit. */
+function readNofileLimit(): number {
+  if (nofileLimit === undefined) {
+    const m = /^Max open files\s+\S+\s+(\S+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    nofileLimit = Math.min(m && m[1] !== 'unlimited' ? Number(m[1]) : 1_048_576, 1_048_576);
+  }
+  return nofileLimit;
+}
+
+export class Supervisor {
+  private readonly managed = new Map<string, Managed>();
+  constructor(private readonly o: SupervisorOptions) {}
+
+  has(key: string): boolean {
+    return this.managed.has(key);
+  }
+
+  list(): ContainerMeta[] {
+    return [...this.managed.values()].map((m) => m.meta);
+  }
+
+  /** Creates the container's files and starts it; resolves once its process runs with its network. */
+  async start(meta: ContainerMeta): Promise<RunningInfo> {
+    if (this.managed.has(meta.key)) throw new Error(`Cannot start container "${meta.key}": it is already supervised here`);
+    parseRestartPolicy(meta.restartPolicy);
+    const paths = describeContainerPaths(this.o.home, meta.runcId);
+    await writeContainerMeta(this.o.home, meta);
+    const m = this.track(meta, paths, 'starting');
+    // The overlay mounts while the bundle, cgroups and spec are prepared; runc needs it only at spawn.
+    const rootfs = (async () => {
+      const leftover = existsSync(paths.rootfsDir) && (await listMountsUnder(paths.rootfsDir)).length > 0;
+      if (!leftover) await mountOverlay(paths.rootfsDir, meta.lowerDirs, this.o.idmap);
+      this.o.trace?.('overlay');
+    })();
+    rootfs.catch(() => {});
+    try {
+      await m.tail.start();
+      return await this.launch(m, rootfs);
+    } catch (error) {
+      await rootfs.catch(() => {});
+      this.managed.delete(meta.key);
+      await m.tail.stop();
+      throw error;
+    }
+  }
+
+  /** Takes over a container a previous runner process started; its shim must still be alive. */
+  async adopt(meta: ContainerMeta, info: { pid: number; address: string }): Promise<void> {
+    const paths = describeContainerPaths(this.o.home, meta.runcId);
+    const m = this.track(meta, paths, 'running');
+    m.pid = info.pid;
+    m.address = info.address;
+    await m.tail.start();
+    this.watch(m);
+    this.startHealth(m);
+  }
+
+  private track(meta: ContainerMeta, paths: ContainerPaths, state: Managed['state']): Managed {
+    const d = deferred();
+    const m: Managed = {
+      meta,
+      paths,
+      state,
+      pid: 0,
+      address: '',
+      startedAt: Date.now(),
+      delayMs: 0,
+      stopRequested: false,
+      tail: new LogTail({ files: { stdout: paths.stdout, stderr: paths.stderr }, offsetsFile: paths.offsets, deliver: (lines) => this.o.events.onLogs(meta.key, lines) }),
+      exited: d.promise,
+      markExited: d.resolve,
+    };
+    this.managed.set(meta.key, m);
+    return m;
+  }
+
+  private async launch(m: Managed, rootfsReady: Promise<void> = Promise.resolve()): Promise<RunningInfo> {
+    const { meta, paths } = m;
+    const d = deferred();
+    m.exited = d.promise;
+    m.markExited = d.resolve;
+    m.state = 'starting';
+    await mkdir(paths.bundle, { recursive: true, mode: 0o700 });
+    await rm(paths.exitFile, { force: true });
+    await rm(join(paths.bundle, 'hook-state'), { force: true });
+    await rm(join(paths.bundle, 'hook-answer'), { force: true });
+    await writeFile(join(paths.bundle, 'hosts'), buildHostsFile(meta.plan.hostname));
+    await writeFile(join(paths.bundle, 'resolv.conf'), this.o.resolvConf);
+    this.o.trace?.('files');
+    const { memoryBytes, pidsLimit, ...cpu } = meta.resources;
+    await createParentCgroup(meta.runcId, { memoryBytes, pidsLimit });
+    this.o.trace?.('cgroups');
+    const handshake = await buildHandshakeHook(paths.bundle);
+    let netnsPinned = false;
+    try {
+      const nofile = readNofileLimit();
+      const spec = buildRuntimeSpec({
+        process: {
+          args: meta.plan.args,
+          env: meta.plan.env,
+          cwd: meta.plan.cwd,
+          uid: meta.plan.uid,
+          gid: meta.plan.gid,
+          additionalGids: meta.plan.additionalGids,
+          nofile: { soft: Math.min(1024, nofile), hard: nofile },
+        },
+        root: { path: join(paths.rootfsDir, 'merged'), readonly: false },
+        hostname: meta.plan.hostname,
+        mounts: [
+          { kind: 'bind', source: join(paths.bundle, 'hosts'), destination: '/etc/hosts', readonly: true },
+          { kind: 'bind', source: join(paths.bundle, 'resolv.conf'), destination: '/etc/resolv.conf', readonly: true },
+        ],
+        network: { kind: 'new' },
+        idmap: this.o.idmap,
+        cgroupsPath: buildCgroupsPath(meta.runcId),
+        resources: cpu,
+        createRuntimeHooks: [handshake.hook],
+      });
+      await writeFile(join(paths.bundle, 'config.json'), JSON.stringify(spec));
+      let shimGone = false;
+      const shimExit = deferred();
+      if (meta.openStdin) await ensureFifo(paths.stdin);
+      await rootfsReady;
+      meta.shimPid = spawnShim(this.o.runc, meta.runcId, { ...paths, stdin: meta.openStdin ? paths.stdin : undefined }, () => {
+        shimGone = true;
+        shimExit.resolve();
+      });
+      await writeContainerMeta(this.o.home, meta);
+      this.o.trace?.('shim spawned');
+      const state = await Promise.race([handshake.state, shimExit.promise.then(() => undefined)]);
+      if (!state || shimGone) throw new Error(`Cannot start container "${meta.key}": runc exited before the process started (see ${paths.runcLog})`);
+      this.o.trace?.('hook reached');
+      await adoptIntoAccounting(meta.runcId, state.pid);
+      await pinNetns(meta.runcId, state.pid);
+      netnsPinned = true;
+      this.o.trace?.('netns pinned');
+      // Restarts keep the host ports chosen the first time.
+      const network = await attachNetwork(this.o.networkSettings, meta.runcId, `/run/netns/${meta.runcId}`, meta.boundPorts ?? meta.ports);
+      meta.boundPorts = network.ports;
+      meta.address = network.address;
+      this.o.trace?.('network attached');
+      await writeContainerMeta(this.o.home, meta);
+      await writeFile(join(paths.bundle, 'hosts'), buildHostsFile(meta.plan.hostname, network.address));
+      handshake.release(true);
+      m.pid = state.pid;
+      m.address = network.address;
+      m.startedAt = Date.now();
+      m.state = 'running';
+      const info: RunningInfo = { pid: state.pid, address: network.address, ports: network.ports, restartCount: meta.restartCount };
+      if (meta.health ?? meta.plan.health) info.health = 'starting';
+      this.watch(m);
+      await this.o.events.onRunning(meta.key, info);
+      this.startHealth(m);
+      return info;
+    } catch (error) {
+      handshake.release(false);
+      await killContainer(this.o.runc, meta.runcId, 'SIGKILL', true).catch(() => {});
+      await this.teardownRuntime(meta, netnsPinned);
+      throw error;
+    } finally {
+      handshake.close();
+    }
+  }
+
+  private watch(m: Managed) {
+    clearInterval(m.watcher);
+    let checking = false;
+    m.watcher = setInterval(() => {
+      if (checking) return;
+      checking = true;
+      void (async () => {
+        const code = await readExitFile(m.paths.exitFile);
+        const gone = code === undefined && m.meta.shimPid !== undefined && !isProcessAlive(m.meta.shimPid);
+        if (code !== undefined || gone) {
+          clearInterval(m.watcher);
+          await this.handleExit(m, code ?? 137);
+        }
+      })()
+        .catch((e: unknown) => this.o.log?.(`container ${m.meta.key}: ${(e as Error).message}`))
+        .finally(() => (checking = false));
+    }, WATCH_MS);
+  }
+
+  private startHealth(m: Managed) {
+    const plan = m.meta.health ?? m.meta.plan.health;
+    if (!plan) return;
+    const probe = (timeoutMs: number): Promise<boolean> => {
+      const p = plan.probe;
+      if (p.kind === 'tcp') return probeTcp(m.address, p.port, timeoutMs);
+      if (p.kind === 'http') return probeHttp(m.address, p.port, p.path, timeoutMs);
+      return this.exec(m.meta.key, p.argv, { timeoutMs }).then((r) => r.code === 0);
+    };
+    m.health = new HealthMonitor(plan, probe, (status) => void this.o.events.onHealth(m.meta.key, status).catch(() => {}));
+    m.health.start();
+  }
+
+  private async handleExit(m: Managed, exitCode: number) {
+    const { meta } = m;
+    m.health?.stop();
+    m.health = undefined;
+    const verdict = await readCgroupVerdict(meta.runcId);
+    const result = describeRunResult({ exitCode, memoryBytes: meta.resources.memoryBytes, pidsLimit: meta.resources.pidsLimit, verdict, durationMs: Date.now() - m.startedAt });
+    await this.teardownRuntime(meta, true);
+    await m.tail.poll(true).catch(() => {});
+    const policy = parseRestartPolicy(meta.restartPolicy);
+    const restarting = shouldRestart(policy, { exitCode, stoppedByRequest: m.stopRequested }, meta.restartCount);
+    const delayMs = restarting ? nextRestartDelay(m.delayMs, Date.now() - m.startedAt) : 0;
+    m.delayMs = delayMs;
+    m.state = restarting ? 'restarting' : 'exited';
+    const info: ExitInfo = {
+      exitCode,
+      reason: result.reason,
+      oomKilled: result.oomKilled,
+      restarting,
+      delayMs,
+      restartCount: meta.restartCount,
+      stoppedByRequest: m.stopRequested,
+      ...(result.signal ? { signal: result.signal } : {}),
+    };
+    m.markExited();
+    await this.o.events.onExited(meta.key, info).catch((e: unknown) => this.o.log?.(`container ${meta.key}: ${(e as Error).message}`));
+    if (restarting) {
+      m.restartTimer = setTimeout(() => {
+        if (m.stopRequested) return;
+        meta.restartCount++;
+        this.launch(m).catch(async (e: unknown) => {
+          this.o.log?.(`container ${meta.key}: restart failed: ${(e as Error).message}`);
+          m.state = 'exited';
+          await this.o.events
+            .onExited(meta.key, { ...info, exitCode: 127, reason: `restart failed: ${(e as Error).message}`, restarting: false, restartCount: meta.restartCount })
+            .catch(() => {});
+        });
+      }, delayMs);
+    } else if (meta.autoRemove) {
+      await this.remove(meta.key);
+    }
+  }
+
+  /** Undo everything a start made except the overlay and the logs; idempotent. */
+  private async teardownRuntime(meta: ContainerMeta, netnsPinned: boolean) {
+    await deleteContainer(this.o.runc, meta.runcId).catch(() => {});
+    await detachNetwork(this.o.networkSettings, meta.runcId).catch((e: unknown) => this.o.log?.(`detach ${meta.runcId}: ${(e as Error).message}`));
+    if (netnsPinned) await unpinNetns(meta.runcId).catch(() => {});
+    await removeCgroups(meta.runcId).catch((e: unknown) => this.o.log?.((e as Error).message));
+  }
+
+  /**
+   * Stops the container: `signal` (its STOPSIGNAL by default) to PID 1, then SIGKILL to every process
+   * after the grace period. No restart follows. Resolves once it has exited.
+   */
+  async stop(key: string, opts: { signal?: string; graceMs?: number } = {}): Promise<void> {
+    const m = this.managed.get(key);
+    if (!m) return;
+    m.stopRequested = true;
+    if (m.restartTimer) clearTimeout(m.restartTimer);
+    if (m.state === 'exited' || m.state === 'restarting') {
+      m.state = 'exited';
+      return;
+    }
+    m.state = 'stopping';
+    const grace = opts.graceMs ?? m.meta.stopGraceMs;
+    await killContainer(this.o.runc, m.meta.runcId, opts.signal ?? m.meta.plan.stopSignal).catch(() => {});
+    const timedOut = await Promise.race([m.exited.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), grace).unref())]);
+    if (timedOut) await killContainer(this.o.runc, m.meta.runcId, 'SIGKILL', true).catch(() => {});
+    await m.exited;
+  }
+
+  /** Stops (at once) and removes the container with its files; reports onRemoved. */
+  async remove(key: string): Promise<void> {
+    const m = this.managed.get(key);
+    if (!m) return;
+    if (m.state !== 'exited') await this.stop(key, { graceMs: 0, signal: 'SIGKILL' });
+    clearInterval(m.watcher);
+    await m.tail.stop();
+    this.managed.delete(key);
+    await removeOverlay(m.paths.rootfsDir);
+    await rm(m.paths.bundle, { recursive: true, force: true });
+    await rm(m.paths.dir, { recursive: true, force: true });
+    await this.o.events.onRemoved(key).catch(() => {});
+  }
+
+  /** Forgets the container without touching it (runner shutdown: the shim keeps it running). */
+  async detach(key: string): Promise<void> {
+    const m = this.managed.get(key);
+    if (!m) return;
+    clearInterval(m.watcher);
+    clearTimeout(m.restartTimer);
+    m.health?.stop();
+    await m.tail.stop();
+    this.managed.delete(key);
+  }
+
+  /** Runs a process inside the running container (runc exec), as its user unless told otherwise. */
+  async exec(key: string, argv: string[], opts: { env?: string[]; user?: { uid: number; gid: number }; cwd?: string; timeoutMs?: number } = {}): Promise<CommandResult> {
+    const m = this.managed.get(key);
+    if (!m || m.state !== 'running') throw new Error(`Cannot exec in container "${key}": it is not running here`);
+    if (argv.length === 0) throw new Error(`Cannot exec in container "${key}": no command given`);
+    return runCommand(buildExecArgv(this.o.runc, m.meta, argv, opts), { timeoutMs: opts.timeoutMs ?? 60_000 });
+  }
+
+  /** Detaches every supervised container (the runner is shutting down; containers keep running). */
+  async detachAll(): Promise<void> {
+    for (const key of [...this.managed.keys()]) await this.detach(key);
+  }
+
+  /**
+   * An attach session: what is written goes to the container's stdin (when it was started with
+   * openStdin), and everything it prints from now on (stdout and stderr, raw) is read. See attach.ts.
+   */
+  attach(key: string): AttachSession {
+    const m = this.managed.get(key);
+    if (!m || m.state !== 'running') throw new Error(`Cannot attach to container "${key}": it is not running here`);
+    return openAttachSession({ stdout: m.paths.stdout, stderr: m.paths.stderr, stdin: m.meta.openStdin ? m.paths.stdin : undefined, exited: m.exited });
+  }
+
+  statusOf(key: string): Managed['state'] | undefined {
+    return this.managed.get(key)?.state;
+  }
+}
+
+async function ensureFifo(path: string): Promise<void> {
+  try {
+    if ((await stat(path)).isFIFO()) return;
+  } catch {
+    // absent: made below
+  }
+  const r = await runCommand(['mkfifo', '-m', '600', path]);
+  if (r.code !== 0) throw new Error(`Cannot make the stdin FIFO "${path}": ${r.stderr.trim()}`);
+}
+
+export function buildExecArgv(runc: Runc, meta: ContainerMeta, argv: string[], opts: { env?: string[]; user?: { uid: number; gid: number }; cwd?: string }): string[] {
+  const user = opts.user ?? { uid: meta.plan.uid, gid: meta.plan.gid };
+  const out = [runc.binary, '--root', runc.root, 'exec', '--user', `${user.uid}:${user.gid}`, '--cwd', opts.cwd ?? meta.plan.cwd];
+  for (const e of opts.env ?? []) out.push('--env', e);
+  return [...out, meta.runcId, ...argv];
+}
