@@ -87,7 +87,7 @@ async function storeContext(platform: Platform, body: ReadableStream<Uint8Array>
 }
 
 /** The JSON messages of a build, from its log lines, until it ends. */
-function progressStream(platform: Platform, build: Build, shortTags: string[], signal: AbortSignal): ReadableStream<Uint8Array> {
+function progressStream(platform: Platform, build: Build, shortTags: string[], o: { quiet: boolean; signal: AbortSignal }): ReadableStream<Uint8Array> {
   const enc = new TextEncoder();
   const subject = { kind: 'build' as const, id: build.id };
   let after = 0;
@@ -97,7 +97,7 @@ function progressStream(platform: Platform, build: Build, shortTags: string[], s
       const send = (m: unknown) => controller.enqueue(enc.encode(`${JSON.stringify(m)}\r\n`));
       try {
         for (;;) {
-          if (signal.aborted) break;
+          if (o.signal.aborted) break;
           const now = await getBuild(platform.db, build.id);
           const lines = await readLogLines(platform.db, subject, after);
           for (const l of lines) {
@@ -105,15 +105,17 @@ function progressStream(platform: Platform, build: Build, shortTags: string[], s
             if (l.line.startsWith('Step ')) lastStep = l.line;
             // The runner's own last line repeats the error; errorDetail carries it once.
             if (l.stream === 'stderr' && l.line.startsWith('ERROR: ')) continue;
-            send({ stream: `${l.line}\n` });
+            // Said below in Docker's words (a short ID).
+            if (l.line.startsWith('Successfully built sha256:')) continue;
+            if (!o.quiet) send({ stream: `${l.line}\n` });
           }
           if (lines.length === 1000) continue;
           if (now && ENDED.has(now.status)) {
             if (now.status === 'succeeded') {
               const id = now.configDigest ?? now.manifestDigest ?? '';
               send({ aux: { ID: id } });
-              send({ stream: `Successfully built ${id.replace(/^sha256:/, '').slice(0, 12)}\n` });
-              for (const t of shortTags) send({ stream: `Successfully tagged ${t}\n` });
+              if (!o.quiet) send({ stream: `Successfully built ${id.replace(/^sha256:/, '').slice(0, 12)}\n` });
+              if (!o.quiet) for (const t of shortTags) send({ stream: `Successfully tagged ${t}\n` });
             } else {
               const reason = now.error ?? now.status;
               const message = lastStep && !reason.includes(lastStep) ? `${reason} (at ${lastStep})` : reason;
@@ -157,8 +159,9 @@ buildApi.post('/build', async (c) => {
     tags: opts.tags,
     deployOnSuccess: false,
   });
-  const shortTags = url.searchParams.getAll('t').filter(Boolean);
-  return new Response(progressStream(platform, build, shortTags, c.req.raw.signal), { headers: { 'Content-Type': 'application/json' } });
+  const shortTags = url.searchParams.getAll('t').filter(Boolean).map((t) => (/:[^/]*$/.test(t) ? t : `${t}:latest`));
+  const quiet = ['1', 'true'].includes(url.searchParams.get('q') ?? '');
+  return new Response(progressStream(platform, build, shortTags, { quiet, signal: c.req.raw.signal }), { headers: { 'Content-Type': 'application/json' } });
 });
 
 buildApi.post('/build/prune', (c) => c.json({ CachesDeleted: [], SpaceReclaimed: 0 }));

@@ -20,7 +20,7 @@ function renderSummary(rows: TaggedImage[], accountName: string) {
     Id: row.digest,
     ParentId: '',
     RepoTags: tags,
-    RepoDigests: [`${row.repository}@${row.digest}`],
+    RepoDigests: [`${familiarBerthName(row.repository, 'x', accountName).slice(0, -2)}@${row.digest}`],
     Created: Math.floor(row.createdAt.getTime() / 1000),
     Size: row.size ?? 0,
     SharedSize: -1,
