@@ -4,6 +4,7 @@
 import { serve } from '@hono/node-server';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { createDb } from '../db/client';
 import { readFunctionsConfig } from './config';
 import { createDockerApp } from './docker/index';
@@ -36,11 +37,18 @@ export function startDockerEngine(env: Record<string, string | undefined>, port:
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;
   const socketPath = runnerAttachSocket(env);
-  server.on('upgrade', (req, socket, head: Buffer) => handleHijack(platform, socketPath, req, socket, head));
+  // Hijacked connections are no longer the HTTP server's: closing it would wait for them forever.
+  const hijacked = new Set<Duplex>();
+  server.on('upgrade', (req, socket: Duplex, head: Buffer) => {
+    hijacked.add(socket);
+    socket.on('close', () => hijacked.delete(socket));
+    handleHijack(platform, socketPath, req, socket, head);
+  });
   return {
     server,
     async close() {
       server.closeAllConnections();
+      for (const s of hijacked) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await sql.end({ timeout: 5 });
     },

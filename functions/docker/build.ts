@@ -114,6 +114,8 @@ function progressStream(platform: Platform, build: Build, shortTags: string[], o
             if (now.status === 'succeeded') {
               const id = now.configDigest ?? now.manifestDigest ?? '';
               send({ aux: { ID: id } });
+              // Quiet, the CLI prints the stream it was sent: the image ID alone.
+              if (o.quiet) send({ stream: `${id}\n` });
               if (!o.quiet) send({ stream: `Successfully built ${id.replace(/^sha256:/, '').slice(0, 12)}\n` });
               if (!o.quiet) for (const t of shortTags) send({ stream: `Successfully tagged ${t}\n` });
             } else {

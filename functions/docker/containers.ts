@@ -4,7 +4,8 @@
 import { Hono, type Context } from 'hono';
 import { enqueueContainerJob, markContainerRemoved } from '../../db/queries/containers';
 import { insertCreatedContainer, listContainersForDocker, queueContainerStart } from '../../db/queries/docker-containers';
-import { listTaggedImages } from '../../db/queries/docker-images';
+import { listTaggedImages, type TaggedImage } from '../../db/queries/docker-images';
+import type { Db } from '../../db/client';
 import { readLogLines } from '../../db/queries/logs';
 import type { Container } from '../../db/schema';
 import type { AuthEnv } from '../auth';
@@ -41,7 +42,18 @@ async function startAndWait(c: Context<AuthEnv>, ctr: Container): Promise<void> 
   const before = ctr.startedAt?.getTime() ?? 0;
   if (!(await queueContainerStart(db, ctr.id))) return;
   const row = await waitForRow(db, c.var.actingAccountIds, ctr.id, (r) => (r.status === 'running' && (r.startedAt?.getTime() ?? 0) > before) || ENDED.has(r.status) || r.status === 'restarting', { timeoutMs: 120_000 });
-  if (row?.status === 'dead') throw dockerError(500, `Cannot start container ${ctr.id.slice(0, 12)}: ${row.exitReason ?? 'it failed to start'}`);
+  if (row?.status === 'dead') {
+    // Docker removes an auto-remove container whose start failed; a waiter for its removal ends.
+    if (row.autoRemove) await markContainerRemoved(db, row.id);
+    throw dockerError(500, `Cannot start container ${ctr.id.slice(0, 12)}: ${row.exitReason ?? 'it failed to start'}`);
+  }
+}
+
+/** An image given by its ID (sha256:<hex>, or 12+ hex as the CLI shows it). */
+async function findImageById(db: Db, accountIds: string[], input: string): Promise<TaggedImage | undefined> {
+  const hex = input.replace(/^sha256:/, '');
+  if (!/^[0-9a-f]{12,64}$/.test(hex)) return undefined;
+  return (await listTaggedImages(db, accountIds)).find((r) => r.id.slice(7).startsWith(hex) || r.digest.slice(7).startsWith(hex));
 }
 
 export const containersEngine = new Hono<AuthEnv>();
@@ -51,7 +63,8 @@ containersEngine.post('/containers/create', async (c) => {
   const parsed = parseCreateBody(await readJson<DockerCreateBody>(c));
   const name = parseContainerName(c.req.query('name')) ?? `berth_${crypto.randomUUID().slice(0, 8)}`;
   const host = registryHost(c.var.platform);
-  const imageRef = await runReference(parsed.image, c.var.account.name, host, async (n) => (await listTaggedImages(db, c.var.actingAccountIds, n.repository)).some((r) => r.tag === n.tag));
+  const byId = await findImageById(db, c.var.actingAccountIds, parsed.image);
+  const imageRef = byId ? `${host}/${byId.repository}:${byId.tag}` : await runReference(parsed.image, c.var.account.name, host, async (n) => (await listTaggedImages(db, c.var.actingAccountIds, n.repository)).some((r) => r.tag === n.tag));
   const ctr = await insertCreatedContainer(db, {
     accountId: c.var.account.id,
     appId: null,

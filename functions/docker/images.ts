@@ -10,6 +10,7 @@ import { dockerError } from './engine-errors';
 import { familiarBerthName, toBerthName, type BerthImageName } from './image-names';
 
 function renderSummary(rows: TaggedImage[], accountName: string) {
+  // One entry per image: several tags of one image are one row, as docker shows them.
   const byDigest = new Map<string, { row: TaggedImage; tags: string[] }>();
   for (const r of rows) {
     const e = byDigest.get(r.digest) ?? { row: r, tags: [] };
@@ -17,7 +18,7 @@ function renderSummary(rows: TaggedImage[], accountName: string) {
     byDigest.set(r.digest, e);
   }
   return [...byDigest.values()].map(({ row, tags }) => ({
-    Id: row.digest,
+    Id: row.id,
     ParentId: '',
     RepoTags: tags,
     RepoDigests: [`${familiarBerthName(row.repository, 'x', accountName).slice(0, -2)}@${row.digest}`],
@@ -35,7 +36,7 @@ async function findImage(c: { var: AuthEnv['Variables'] }, nameOrId: string): Pr
   const { account, actingAccountIds, platform } = c.var;
   const hex = nameOrId.replace(/^sha256:/, '');
   if (/^[0-9a-f]{12,64}$/.test(hex)) {
-    const row = (await listTaggedImages(platform.db, actingAccountIds)).find((r) => r.digest.slice(7).startsWith(hex));
+    const row = (await listTaggedImages(platform.db, actingAccountIds)).find((r) => r.id.slice(7).startsWith(hex) || r.digest.slice(7).startsWith(hex));
     if (row) return { row };
   }
   let name: BerthImageName | undefined;
@@ -61,7 +62,7 @@ imagesEngine.get('/:name{.+}/json', async (c) => {
   const all = await listTaggedImages(c.var.platform.db, c.var.actingAccountIds, row.repository);
   const summary = renderSummary(all.filter((r) => r.digest === row.digest), c.var.account.name)[0]!;
   return c.json({
-    Id: row.digest,
+    Id: row.id,
     RepoTags: summary.RepoTags,
     RepoDigests: summary.RepoDigests,
     Parent: '',
@@ -106,7 +107,7 @@ imagesEngine.delete('/:name{.+}', async (c) => {
     await deleteTag(c.var.platform.db, t.repositoryId, t.tag);
     out.push({ Untagged: familiarBerthName(t.repository, t.tag, c.var.account.name) });
   }
-  if (!all.some((r) => r.digest === row.digest && !targets.includes(r))) out.push({ Deleted: row.digest });
+  if (!all.some((r) => r.digest === row.digest && !targets.includes(r))) out.push({ Deleted: row.id });
   return c.json(out);
 });
 

@@ -4,6 +4,7 @@
 // by the Node entry; everything else is here. Errors are Docker's {"message"}.
 import { Hono } from 'hono';
 import { requireAuth, type AuthEnv } from '../auth';
+import { HttpError } from '../core/errors';
 import type { PlatformFactory } from '../platform';
 import { stripApiVersion } from './api-version';
 import { buildApi } from './build';
@@ -20,7 +21,7 @@ export function createDockerApp(platform: PlatformFactory): (req: Request, env?:
   });
   app.onError((err, c) => {
     const { status, body } = renderDockerError(err);
-    if (status >= 500) console.error(`docker ${c.req.method} ${c.req.path}:`, err);
+    if (!(err instanceof HttpError)) console.error(`docker ${c.req.method} ${c.req.path}:`, err);
     return c.json(body, status as 500);
   });
   app.notFound((c) => c.json({ message: `${c.req.method} ${c.req.path} is not supported by Berth's Docker Engine API` }, 404));
