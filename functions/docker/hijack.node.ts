@@ -76,13 +76,12 @@ async function attach(platform: Platform, socket: Duplex, head: Buffer, accountI
   // stdin: held until the container runs, then relayed to the runner's attach socket.
   let runner: Socket | undefined;
   const pending: Buffer[] = head.length > 0 ? [head] : [];
-  let stdinEnded = false;
   if (wantStdin) {
     socket.on('data', (d: Buffer) => (runner ? runner.write(d) : pending.push(d)));
-    socket.on('end', () => {
-      stdinEnded = true;
-      runner?.end();
-    });
+    // The client's half-close is not passed on: the runner's session cannot close the container's
+    // stdin (its FIFO stays open in the shim), and ending the session with a write in flight there
+    // crashes the runner (containers branch, runner/container/attach.ts has no error listener).
+    socket.on('end', () => {});
     socket.resume();
   } else {
     socket.resume(); // nothing to read, but the client's half-close must be seen
@@ -99,7 +98,6 @@ async function attach(platform: Platform, socket: Duplex, head: Buffer, accountI
         runner.on('error', () => {});
         runner.write(`${JSON.stringify({ containerId: ctr.id })}\n`);
         for (const p of pending.splice(0)) runner.write(p);
-        if (stdinEnded) runner.end();
         runner.resume(); // its output duplicates the log lines read below
       }
     }
@@ -114,8 +112,9 @@ async function attach(platform: Platform, socket: Duplex, head: Buffer, accountI
     if (!row || ENDED.has(row.status)) break;
     await new Promise((r) => setTimeout(r, OUTPUT_POLL_MS));
   }
-  runner?.destroy();
   socket.end();
+  // Let a last stdin write land before the session goes (see above).
+  if (runner) setTimeout(() => runner?.destroy(), 1000);
 }
 
 async function execStart(platform: Platform, socket: Duplex, req: IncomingMessage, head: Buffer, accountIds: string[], id: string) {
