@@ -60,3 +60,8 @@ export async function lastLogLineId(db: Db, subject: { kind: string; id: string 
     .where(and(eq(logLines.subjectKind, subject.kind), eq(logLines.subjectId, subject.id)));
   return Number(r?.id ?? 0);
 }
+
+/** Undoes a runner's 'removed' mark on a container whose files were freed only so it can start afresh. */
+export async function reopenContainer(db: Db, id: string): Promise<void> {
+  await db.update(containers).set({ status: 'exited' }).where(and(eq(containers.id, id), eq(containers.status, 'removed')));
+}

@@ -3,7 +3,8 @@
 // (hijack.node.ts). A detached exec start and every other call is plain HTTP here.
 import { Hono, type Context } from 'hono';
 import { enqueueContainerJob, markContainerRemoved } from '../../db/queries/containers';
-import { insertCreatedContainer, listContainersForDocker, queueContainerStart } from '../../db/queries/docker-containers';
+import { insertCreatedContainer, listContainersForDocker, queueContainerStart, reopenContainer } from '../../db/queries/docker-containers';
+import { getJob } from '../../db/queries/jobs';
 import { listTaggedImages, type TaggedImage } from '../../db/queries/docker-images';
 import type { Db } from '../../db/client';
 import { readLogLines } from '../../db/queries/logs';
@@ -36,10 +37,28 @@ async function readJson<T>(c: Context<AuthEnv>): Promise<T> {
   }
 }
 
+/**
+ * A runner keeps an exited container's files and refuses to run it again (Berth's own API never
+ * does); Docker starts exited containers again. So the runner first removes it (its 'remove' job),
+ * and the row, marked removed by that job, is reopened for the new run.
+ */
+async function freeOnRunner(db: Db, ctr: Container): Promise<void> {
+  const job = await enqueueContainerJob(db, ctr, 'remove', {});
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const j = await getJob(db, job.id);
+    if (!j || ['succeeded', 'failed', 'cancelled'].includes(j.status)) break;
+    if (Date.now() > deadline) throw dockerError(500, `Cannot start container ${ctr.id.slice(0, 12)}: its runner did not free its previous run in time`);
+    await sleep(POLL_MS);
+  }
+  await reopenContainer(db, ctr.id);
+}
+
 /** Queues the run and waits until it runs or fails, as Docker's start returns once started. */
 async function startAndWait(c: Context<AuthEnv>, ctr: Container): Promise<void> {
   const db = c.var.platform.db;
   const before = ctr.startedAt?.getTime() ?? 0;
+  if (ctr.runnerId && ENDED.has(ctr.status)) await freeOnRunner(db, ctr);
   if (!(await queueContainerStart(db, ctr.id))) return;
   const row = await waitForRow(db, c.var.actingAccountIds, ctr.id, (r) => (r.status === 'running' && (r.startedAt?.getTime() ?? 0) > before) || ENDED.has(r.status) || r.status === 'restarting', { timeoutMs: 120_000 });
   if (row?.status === 'dead') {

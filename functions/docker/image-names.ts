@@ -24,7 +24,8 @@ export function toBerthName(input: string, accountName: string, registryHost: st
   const ref = parseDockerReference(input);
   const tag = ref.tag ?? 'latest';
   if (ref.registry === registryHost) return { repository: ref.repository, tag };
-  if (ref.registry !== 'docker.io' || input.startsWith('docker.io/')) return undefined;
+  // The CLI sends names fully qualified (docker.io/library/web for `web`), so those count as plain.
+  if (ref.registry !== 'docker.io') return undefined;
   const bare = ref.repository.replace(/^library\//, '');
   if (bare.startsWith(`${accountName}/`)) return { repository: bare, tag };
   if (!bare.includes('/')) return { repository: `${accountName}/${bare}`, tag };
