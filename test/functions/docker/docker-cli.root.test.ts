@@ -59,6 +59,16 @@ function writeContext(files: Record<string, string>): string {
   return dir;
 }
 
+/** The server in the container listens a moment after it starts (as with Docker). */
+async function fetchWhenListening(url: string): Promise<string> {
+  for (let i = 0; i < 50; i++) {
+    const body = await fetch(url).then((r) => r.text(), () => '');
+    if (body) return body;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return '';
+}
+
 beforeAll(async () => {
   const port = await freePort();
   const runnerHome = join(home, 'runner');
@@ -128,6 +138,10 @@ describe('docker CLI against Berth', () => {
     expect(b.stdout).toContain(`Successfully tagged ${img}:latest`);
     const images = await docker(['images', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}']);
     expect(images.stdout.split('\n')).toContain(`${img}:latest ${id}`);
+    expect((await docker(['tag', img, `${img}:v2`])).code).toBe(0);
+    expect((await docker(['images', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}'])).stdout.split('\n')).toContain(`${img}:v2 ${id}`);
+    const rmi = await docker(['rmi', `${img}:v2`]);
+    expect(rmi.stdout).toBe(`Untagged: ${img}:v2\n`);
     const run = await docker(['run', '--rm', img, 'sh', '/app.sh', 'a', 'b']);
     expect(run.stdout).toBe('hi from build\nargs: a b\n');
     expect(run.code).toBe(3);
@@ -163,12 +177,7 @@ describe('docker CLI against Berth', () => {
     const run = await docker(['run', '-d', '--name', name, '-p', `${hostPort}:80`, `${img}-web`]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout.trim()).toMatch(/^[0-9a-f]{64}$/);
-    let body = '';
-    for (let i = 0; i < 50 && !body; i++) {
-      body = await fetch(`http://127.0.0.1:${hostPort}/hello`).then((r) => r.text(), () => '');
-      if (!body) await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(body).toBe('hello from berth\n');
+    expect(await fetchWhenListening(`http://127.0.0.1:${hostPort}/hello`)).toBe('hello from berth\n');
     const ps = await docker(['ps', '--filter', `name=${name}`, '--format', '{{.Names}} {{.Status}} {{.Ports}}']);
     expect(ps.stdout).toMatch(new RegExp(`^${name} Up .* 0\\.0\\.0\\.0:${hostPort}->80/tcp\\n$`));
     const logs = await docker(['logs', name]);
@@ -176,6 +185,9 @@ describe('docker CLI against Berth', () => {
     const exec = await docker(['exec', name, 'sh', '-c', 'head -c 3 /serve.pl; exit 6']);
     expect(exec.stdout).toBe('use');
     expect(exec.code).toBe(6);
+    const restart = await docker(['restart', '-t', '1', name]);
+    expect(restart.code, restart.stderr).toBe(0);
+    expect(await fetchWhenListening(`http://127.0.0.1:${hostPort}/again`)).toBe('hello from berth\n');
     const follow = docker(['logs', '-f', name], { timeoutMs: 30_000 });
     const stop = await docker(['stop', '-t', '1', name]);
     expect(stop.code, stop.stderr).toBe(0);
