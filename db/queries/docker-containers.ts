@@ -65,3 +65,13 @@ export async function lastLogLineId(db: Db, subject: { kind: string; id: string 
 export async function reopenContainer(db: Db, id: string): Promise<void> {
   await db.update(containers).set({ status: 'exited' }).where(and(eq(containers.id, id), eq(containers.status, 'removed')));
 }
+
+/** What `docker info` counts: the caller's containers by Docker state. */
+export async function countContainersByStatus(db: Db, accountIds: string[]): Promise<Record<string, number>> {
+  const rows = await db
+    .select({ status: containers.status, n: sql<number>`count(*)::int` })
+    .from(containers)
+    .where(and(inArray(containers.accountId, accountIds), sql`${containers.status} <> 'removed'`))
+    .groupBy(containers.status);
+  return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+}

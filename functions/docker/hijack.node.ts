@@ -28,7 +28,11 @@ function respondError(socket: Duplex, err: unknown) {
   socket.end(`HTTP/1.1 ${status} Error\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
 }
 
+/** Sockets already switched to the raw stream: an error there can only end the stream. */
+const switched = new WeakSet<Duplex>();
+
 function upgraded(socket: Duplex, multiplexed: boolean) {
+  switched.add(socket);
   socket.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.${multiplexed ? 'multiplexed' : 'raw'}-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
 }
 
@@ -148,6 +152,8 @@ export function handleHijack(platform: Platform, runnerSocket: string, req: Inco
     if (req.method === 'POST' && execMatch) return execStart(platform, socket, req, head, accountIds, execMatch[1]!);
     throw dockerError(404, `${req.method} ${path} with a connection upgrade is not supported by Berth's Docker Engine API`);
   })().catch((err: unknown) => {
-    if (!socket.destroyed) respondError(socket, err);
+    if (socket.destroyed) return;
+    if (switched.has(socket)) socket.end();
+    else respondError(socket, err);
   });
 }

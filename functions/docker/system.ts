@@ -2,6 +2,8 @@
 // use the legacy builder (a tar context POSTed to /build), the one Berth serves.
 import { Hono } from 'hono';
 import type { AuthEnv } from '../auth';
+import { countContainersByStatus } from '../../db/queries/docker-containers';
+import { listTaggedImages } from '../../db/queries/docker-images';
 import { API_VERSION, MIN_API_VERSION } from './api-version';
 
 export const BERTH_ENGINE_VERSION = '0.1.0-berth';
@@ -33,7 +35,10 @@ system.get('/version', (c) =>
   }),
 );
 
-system.get('/info', (c) => {
+system.get('/info', async (c) => {
+  const counts = await countContainersByStatus(c.var.platform.db, c.var.actingAccountIds);
+  const count = (...s: string[]) => s.reduce((n, k) => n + (counts[k] ?? 0), 0);
+  const images = new Set((await listTaggedImages(c.var.platform.db, c.var.actingAccountIds)).map((r) => r.digest)).size;
   const publicUrl = new URL(c.var.platform.publicUrl ?? 'http://127.0.0.1:8080');
   return c.json({
     ID: 'berth',
@@ -43,11 +48,11 @@ system.get('/info', (c) => {
     OSType: 'linux',
     Architecture: 'x86_64',
     Driver: 'overlay',
-    Containers: 0,
-    ContainersRunning: 0,
+    Containers: count('created', 'starting', 'running', 'restarting', 'stopping', 'exited', 'dead'),
+    ContainersRunning: count('running', 'restarting', 'stopping'),
     ContainersPaused: 0,
-    ContainersStopped: 0,
-    Images: 0,
+    ContainersStopped: count('created', 'starting', 'exited', 'dead'),
+    Images: images,
     NCPU: 1,
     MemTotal: 0,
     DockerRootDir: '/var/lib/berth',
