@@ -77,10 +77,26 @@ async function* iterate(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint
   }
 }
 
+/**
+ * A plain tar with zero blocks appended. When the Dockerfile is outside the context, the CLI splices
+ * it into the tar stream and the result ends without the last entry's padding and the end-of-archive
+ * blocks; zeros complete it, and a complete tar reads the same with them.
+ */
+async function* padTar(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  let first = true;
+  let isTar = false;
+  for await (const c of chunks) {
+    if (first) isTar = c.length >= 263 && new TextDecoder().decode(c.subarray(257, 262)) === 'ustar';
+    first = false;
+    yield c;
+  }
+  if (isTar) yield new Uint8Array(1536);
+}
+
 async function storeContext(platform: Platform, body: ReadableStream<Uint8Array>) {
   const limit = platform.limits?.contextBytes ?? DEFAULT_CONTEXT_BYTES;
   const limited = limitBytes(body, limit, () => dockerError(413, `Upload refused: the build context exceeds the limit of ${limit} bytes; a .dockerignore makes it smaller`));
-  const stored = await uploadStream(platform.s3, platform.bucket, iterate(limited), { tempKey: `uploads/contexts/${newId('up')}`, key: contextKey });
+  const stored = await uploadStream(platform.s3, platform.bucket, padTar(iterate(limited)), { tempKey: `uploads/contexts/${newId('up')}`, key: contextKey });
   const mediaType = sniffContextType(stored.head);
   if (!mediaType) throw dockerError(400, 'Cannot build: the request body is not a tar, tar.gz or zip archive of the context');
   return { digest: stored.digest, mediaType };

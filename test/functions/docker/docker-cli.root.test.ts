@@ -147,6 +147,16 @@ describe('docker CLI against Berth', () => {
     expect(run.code).toBe(3);
   }, 300_000);
 
+  it('builds a target stage of a Dockerfile kept outside the context', async () => {
+    const ctx = writeContext({ 'unused.txt': 'x' });
+    const dockerfile = join(home, 'outside.Dockerfile');
+    writeFileSync(dockerfile, 'FROM debian:bookworm AS first\nRUN echo first > /which\nFROM debian:bookworm\nRUN echo second > /which\n');
+    const b = await docker(['build', '-q', '-t', `${img}-target`, '-f', dockerfile, '--target', 'first', ctx], { timeoutMs: 120_000 });
+    expect(b.code, b.stderr).toBe(0);
+    expect(b.stdout.trim()).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect((await docker(['run', '--rm', `${img}-target`, 'cat', '/which'])).stdout).toBe('first\n');
+  }, 120_000);
+
   it('shows the failing Dockerfile line when a build fails', async () => {
     const ctx = writeContext({ Dockerfile: 'FROM debian:bookworm\nRUN echo about to fail && exit 4\n' });
     const b = await docker(['build', '-t', `${img}-bad`, ctx], { timeoutMs: 120_000 });
