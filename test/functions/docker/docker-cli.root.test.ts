@@ -6,7 +6,9 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { count, inArray } from 'drizzle-orm';
 import { createDb } from '../../../db/client';
+import { jobs } from '../../../db/schema';
 import { startDockerEngine } from '../../../functions/docker-engine.node.ts';
 import { freePort } from '../../../infra/services';
 import { createBuilder } from '../../../runner/build/builder';
@@ -95,6 +97,12 @@ beforeAll(async () => {
 afterAll(async () => {
   const ps = await docker(['ps', '-aq']).catch(() => undefined);
   for (const id of ps?.stdout.split('\n').filter(Boolean) ?? []) await docker(['rm', '-f', id]).catch(() => {});
+  // rm returns before the runner has freed the container's files: wait for its jobs to finish.
+  for (let i = 0; i < 100; i++) {
+    const [row] = await db.select({ n: count() }).from(jobs).where(inArray(jobs.status, ['queued', 'running']));
+    if (!row?.n) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
   await worker?.stop(5_000);
   await runtime?.stop();
   await engine?.close();
@@ -190,7 +198,12 @@ describe('docker CLI against Berth', () => {
     expect(await fetchWhenListening(`http://127.0.0.1:${hostPort}/hello`)).toBe('hello from berth\n');
     const ps = await docker(['ps', '--filter', `name=${name}`, '--format', '{{.Names}} {{.Status}} {{.Ports}}']);
     expect(ps.stdout).toMatch(new RegExp(`^${name} Up .* 0\\.0\\.0\\.0:${hostPort}->80/tcp\\n$`));
-    const logs = await docker(['logs', name]);
+    // Output reaches the log a moment after it is written (the runner tails it).
+    let logs = await docker(['logs', name]);
+    for (let i = 0; i < 30 && !logs.stdout.includes('request: GET /hello'); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      logs = await docker(['logs', name]);
+    }
     expect(logs.stdout).toContain('request: GET /hello HTTP/1.1');
     const exec = await docker(['exec', name, 'sh', '-c', 'head -c 3 /serve.pl; exit 6']);
     expect(exec.stdout).toBe('use');
