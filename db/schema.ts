@@ -461,6 +461,48 @@ export const gitPacks = pgTable(
   (t) => [index('git_packs_app_idx').on(t.appId, t.id)],
 );
 
+/** The commit graph of pushed packs (commit → parents), so a fast-forward check reads no pack. */
+export const gitCommits = pgTable(
+  'git_commits',
+  {
+    appId: text('app_id').notNull().references(() => apps.id, { onDelete: 'cascade' }),
+    sha: text('sha').notNull(),
+    tree: text('tree').notNull(),
+    parents: text('parents').array().notNull().default(sql`'{}'::text[]`),
+  },
+  (t) => [primaryKey({ columns: [t.appId, t.sha] })],
+);
+
+/**
+ * Where each object of an app lives: the pack that first brought it and its entry's byte range, so a
+ * thin pack's delta base is one ranged S3 read.
+ */
+export const gitObjects = pgTable(
+  'git_objects',
+  {
+    appId: text('app_id').notNull().references(() => apps.id, { onDelete: 'cascade' }),
+    sha: text('sha').notNull(),
+    packId: bigint('pack_id', { mode: 'number' }).notNull().references(() => gitPacks.id, { onDelete: 'cascade' }),
+    type: text('type').notNull(),
+    offset: bigint('offset', { mode: 'number' }).notNull(),
+    end: bigint('end', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.appId, t.sha] }), index('git_objects_pack_offset_idx').on(t.packId, t.offset)],
+);
+
+/** A forge's push webhook for an app: the shared secret it signs with and where to fetch from. */
+export const gitWebhooks = pgTable('git_webhooks', {
+  appId: text('app_id')
+    .primaryKey()
+    .references(() => apps.id, { onDelete: 'cascade' }),
+  /** Kept in clear: GitHub's HMAC needs the secret itself to verify. */
+  secret: text('secret').notNull(),
+  /** http(s) clone URL; when null the event's own repository URL is used. */
+  cloneUrl: text('clone_url'),
+  createdAt: createdAt(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});
+
 export type Account = typeof accounts.$inferSelect;
 export type Token = typeof tokens.$inferSelect;
 export type App = typeof apps.$inferSelect;
@@ -473,3 +515,5 @@ export type LogLine = typeof logLines.$inferSelect;
 export type Repository = typeof repositories.$inferSelect;
 export type Manifest = typeof manifests.$inferSelect;
 export type Deployment = typeof deployments.$inferSelect;
+export type GitRef = typeof gitRefs.$inferSelect;
+export type GitPack = typeof gitPacks.$inferSelect;

@@ -1,6 +1,8 @@
 import { Hono } from 'hono';
 import { renderError } from './core/errors';
 import { createApi } from './api/api';
+import { createGitRoutes } from './git/smart-http';
+import { createGitWebhook } from './git/webhook';
 import { health } from './health';
 import { fromHonoError } from './hono-errors';
 import { registry } from './registry';
@@ -27,7 +29,10 @@ export function createApp(platform: PlatformFactory): Hono<AppEnv> {
 
   app.route('/healthz', health);
   app.route('/v2', registry);
+  // Before the API: the webhook authenticates by its shared secret, not by the API's token.
+  app.route('/api/v1/apps', createGitWebhook());
   app.route('/api/v1', createApi());
+  app.route('/', createGitRoutes());
   app.route('/', web);
 
   return app;

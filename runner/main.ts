@@ -5,8 +5,11 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createDb } from '../db/client';
 import { registerRunner, setRunnerStatus } from '../db/queries/runners';
+import { BlobStore } from '../functions/storage/blob-store';
+import { createS3Client, readS3Config } from '../functions/storage/s3';
 import { createBuilder } from './build/builder';
 import { createContainerRuntime } from './container/runtime';
+import { createGitHandlers } from './git/handlers';
 import { startQueueWorker, type JobHandler } from './queue/worker';
 
 export interface RunnerConfig {
@@ -54,6 +57,10 @@ export function createHandlers(config?: RunnerConfig, env: NodeJS.ProcessEnv = p
   if (config) handlers.build = createBuilder({ home: config.home, runnerId: config.id, env, log: (m) => console.log(`[build] ${m}`) }).handler;
   // run, stop, remove, exec, deploy; reconciles this runner's containers before the first of them.
   if (config) Object.assign(handlers, createContainerRuntime(config, env).handlers);
+  if (config) {
+    const s3 = readS3Config(env);
+    Object.assign(handlers, createGitHandlers({ blobs: new BlobStore(createS3Client(s3), s3.bucket), home: config.home }));
+  }
   return handlers;
 }
 

@@ -3,13 +3,14 @@
 import { and, desc, eq, sql } from 'drizzle-orm';
 import { newId } from '../../functions/core/ids';
 import type { Db } from '../client';
-import { apps, builds, deployments, type Deployment } from '../schema';
+import { apps, builds, deployments, jobs, type Deployment } from '../schema';
 import { enqueueJob } from './jobs';
 import { olderThan } from './pagination';
 
 export async function createDeployment(
   db: Db,
   input: { appId: string; buildId: string | null; imageRef: string; manifestDigest: string | null; config: unknown },
+  opts: { requiredLabels?: Record<string, string> } = {},
 ): Promise<Deployment> {
   return db.transaction(async (tx) => {
     // The app row's lock serialises numbering per app.
@@ -19,7 +20,7 @@ export async function createDeployment(
       .insert(deployments)
       .values({ id: newId('dep'), appId: input.appId, number: Number(next), buildId: input.buildId, imageRef: input.imageRef, manifestDigest: input.manifestDigest, config: input.config })
       .returning();
-    await enqueueJob(tx as unknown as Db, { kind: 'deploy', payload: { deploymentId: d!.id }, subjectId: d!.id });
+    await enqueueJob(tx as unknown as Db, { kind: 'deploy', payload: { deploymentId: d!.id }, subjectId: d!.id, requiredLabels: opts.requiredLabels ?? {} });
     return d!;
   });
 }
@@ -61,5 +62,11 @@ export async function deployBuildIfRequested(db: Db, buildId: string): Promise<D
   if (!b || !b.deployOnSuccess || b.status !== 'succeeded' || !b.imageRef || !b.appId) return undefined;
   const [existing] = await db.select({ id: deployments.id }).from(deployments).where(and(eq(deployments.appId, b.appId), eq(deployments.buildId, b.id))).limit(1);
   if (existing) return undefined;
-  return createDeployment(db, { appId: b.appId, buildId: b.id, imageRef: b.imageRef, manifestDigest: b.manifestDigest, config: row.config });
+  // The deployment runs where the build was allowed to run (labels confine a pool or a test).
+  const [job] = await db.select({ labels: jobs.requiredLabels }).from(jobs).where(and(eq(jobs.subjectId, b.id), eq(jobs.kind, 'build'))).orderBy(desc(jobs.id)).limit(1);
+  return createDeployment(
+    db,
+    { appId: b.appId, buildId: b.id, imageRef: b.imageRef, manifestDigest: b.manifestDigest, config: row.config },
+    { requiredLabels: (job?.labels ?? {}) as Record<string, string> },
+  );
 }

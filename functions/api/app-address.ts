@@ -16,3 +16,14 @@ export function appAddress(platform: Pick<Platform, 'publicUrl' | 'appsDomain'>,
 export function registryHost(platform: Pick<Platform, 'publicUrl'>): string {
   return new URL(platform.publicUrl ?? 'http://127.0.0.1:8080').host;
 }
+
+/**
+ * An image reference as users pull it. The Builder records references in Berth's own registry
+ * without the host (`alice/web:latest`); those get this deployment's registry host in front.
+ */
+export function pullableImageRef(platform: Pick<Platform, 'publicUrl'>, ref: string | null): string | null {
+  if (!ref) return ref;
+  const first = ref.split('/')[0]!;
+  const hasHost = ref.includes('/') && (first === 'localhost' || first.includes('.') || first.includes(':'));
+  return hasHost ? ref : `${registryHost(platform)}/${ref}`;
+}

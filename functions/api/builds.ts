@@ -7,7 +7,8 @@ import { cancelBuild, createBuild } from '../../db/queries/builds';
 import { findBuildFor, listBuildsFor, type BuildWithApp } from '../../db/queries/build-listing';
 import { requireAuthByMethod, type AuthEnv } from '../auth';
 import { badRequest, HttpError, notFound } from '../core/errors';
-import { registryHost } from './app-address';
+import type { Platform } from '../platform';
+import { pullableImageRef, registryHost } from './app-address';
 import { requireApp } from './apps';
 import { JsonBuildSchema, readMultipartBuild, type BuildUpload } from './build-upload';
 import { idempotent } from './idempotency';
@@ -41,14 +42,14 @@ export const BuildSchema = z
   })
   .openapi('Build');
 
-export function renderBuild(b: BuildWithApp): z.infer<typeof BuildSchema> {
+export function renderBuild(b: BuildWithApp, platform: Pick<Platform, 'publicUrl'>): z.infer<typeof BuildSchema> {
   const iso = (d: Date | null) => (d ? d.toISOString() : null);
   return {
     id: b.id,
     app: b.appName,
     status: b.status,
     source: b.source,
-    imageRef: b.imageRef,
+    imageRef: pullableImageRef(platform, b.imageRef),
     digest: b.manifestDigest,
     tags: b.tags,
     error: b.error,
@@ -158,7 +159,7 @@ builds.post('/apps/:app/builds', idempotent(), async (c) => {
     deployOnSuccess: upload.options.deploy,
   });
   c.header('location', `/api/v1/builds/${build.id}`);
-  return c.json(renderBuild({ ...build, appName: app.name }), 202);
+  return c.json(renderBuild({ ...build, appName: app.name }, c.var.platform), 202);
 });
 
 builds.openapi(
@@ -174,7 +175,7 @@ builds.openapi(
   async (c) => {
     const q = c.req.valid('query');
     const rows = await listBuildsFor(c.var.platform.db, c.var.actingAccountIds, { status: q.status, limit: q.limit + 1, cursorId: parseCursor(q.cursor) });
-    return c.json(toPage(rows, q.limit, renderBuild), 200);
+    return c.json(toPage(rows, q.limit, (b) => renderBuild(b, c.var.platform)), 200);
   },
 );
 
@@ -192,7 +193,7 @@ builds.openapi(
     const app = await requireApp(c, c.req.valid('param').app);
     const q = c.req.valid('query');
     const rows = await listBuildsFor(c.var.platform.db, c.var.actingAccountIds, { appId: app.id, status: q.status, limit: q.limit + 1, cursorId: parseCursor(q.cursor) });
-    return c.json(toPage(rows, q.limit, renderBuild), 200);
+    return c.json(toPage(rows, q.limit, (b) => renderBuild(b, c.var.platform)), 200);
   },
 );
 
@@ -206,7 +207,7 @@ builds.openapi(
     request: { params: BuildParam },
     responses: { 200: json(BuildSchema, 'The build.'), 401: errors[401], 404: errors[404] },
   }),
-  async (c) => c.json(renderBuild(await requireBuild(c, c.req.valid('param').id)), 200),
+  async (c) => c.json(renderBuild(await requireBuild(c, c.req.valid('param').id), c.var.platform), 200),
 );
 
 builds.openapi(
@@ -224,7 +225,7 @@ builds.openapi(
     const b = await requireBuild(c, c.req.valid('param').id);
     if (TERMINAL.has(b.status)) throw new HttpError(409, 'build_finished', `Cannot cancel build "${b.id}": it has already ${b.status === 'cancelled' ? 'been cancelled' : b.status}`);
     const after = await cancelBuild(c.var.platform.db, b.id);
-    return c.json(renderBuild({ ...(after ?? b), appName: b.appName }), 202);
+    return c.json(renderBuild({ ...(after ?? b), appName: b.appName }, c.var.platform), 202);
   },
 );
 
@@ -257,12 +258,13 @@ builds.openapi(
       return new Response(logText(db, subject), { headers: { 'content-type': 'text/plain; charset=utf-8' } });
     }
     const accountIds = c.var.actingAccountIds;
+    const platform = c.var.platform;
     const stream = followLogs(db, subject, {
       afterId: Number(c.req.valid('header')['last-event-id'] || 0),
       checkEnded: async () => {
         const now = await findBuildFor(db, accountIds, id);
         if (!now || !TERMINAL.has(now.status)) return undefined;
-        return { status: now.status, imageRef: now.imageRef, digest: now.manifestDigest, error: now.error };
+        return { status: now.status, imageRef: pullableImageRef(platform, now.imageRef), digest: now.manifestDigest, error: now.error };
       },
     });
     return new Response(stream, { headers: SSE_HEADERS });

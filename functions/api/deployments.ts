@@ -8,6 +8,8 @@ import { createDeployment, findDeployment, findRollbackTarget, listDeployments }
 import type { Deployment } from '../../db/schema';
 import { requireAuthByMethod, type AuthEnv } from '../auth';
 import { conflict, notFound } from '../core/errors';
+import type { Platform } from '../platform';
+import { pullableImageRef } from './app-address';
 import { readAppConfig } from './app-config';
 import { requireApp } from './apps';
 import { idempotent } from './idempotency';
@@ -38,13 +40,13 @@ const CreateDeployment = z
   .openapi('CreateDeployment');
 const AppParam = z.object({ app: Name.openapi({ param: { name: 'app', in: 'path' }, example: 'web' }) });
 
-function renderDeployment(d: Deployment): z.infer<typeof DeploymentSchema> {
+function renderDeployment(d: Deployment, platform: Pick<Platform, 'publicUrl'>): z.infer<typeof DeploymentSchema> {
   return {
     id: d.id,
     number: d.number,
     status: d.status,
     buildId: d.buildId,
-    imageRef: d.imageRef,
+    imageRef: pullableImageRef(platform, d.imageRef)!,
     digest: d.manifestDigest,
     error: d.error,
     createdAt: d.createdAt.toISOString(),
@@ -85,7 +87,7 @@ deploymentsApi.openapi(
       digest = imageRef.includes('@') ? imageRef.slice(imageRef.indexOf('@') + 1) : null;
     }
     const d = await createDeployment(db, { appId: app.id, buildId, imageRef, manifestDigest: digest, config: readAppConfig(app.config) });
-    return c.json(renderDeployment(d), 201);
+    return c.json(renderDeployment(d, c.var.platform), 201);
   },
 );
 
@@ -103,7 +105,7 @@ deploymentsApi.openapi(
     const app = await requireApp(c, c.req.valid('param').app);
     const q = c.req.valid('query');
     const rows = await listDeployments(c.var.platform.db, app.id, { limit: q.limit + 1, cursorId: parseCursor(q.cursor) });
-    return c.json(toPage(rows, q.limit, renderDeployment), 200);
+    return c.json(toPage(rows, q.limit, (d) => renderDeployment(d, c.var.platform)), 200);
   },
 );
 
@@ -122,7 +124,7 @@ deploymentsApi.openapi(
     const app = await requireApp(c, name);
     const d = await findDeployment(c.var.platform.db, app.id, id);
     if (!d) throw notFound(`Deployment "${id}" not found in app "${name}"`);
-    return c.json(renderDeployment(d), 200);
+    return c.json(renderDeployment(d, c.var.platform), 200);
   },
 );
 
@@ -151,6 +153,6 @@ deploymentsApi.openapi(
       throw wanted ? notFound(`Deployment "${wanted}" not found in app "${app.name}"`) : conflict(`Cannot roll back app "${app.name}": it has no earlier deployment that went live`, 'nothing_to_roll_back');
     }
     const d = await createDeployment(db, { appId: app.id, buildId: target.buildId, imageRef: target.imageRef, manifestDigest: target.manifestDigest, config: target.config });
-    return c.json(renderDeployment(d), 201);
+    return c.json(renderDeployment(d, c.var.platform), 201);
   },
 );

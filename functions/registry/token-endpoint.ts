@@ -4,6 +4,7 @@
 import type { Account } from '../../db/schema';
 import { authenticateAccount, computeActions } from './auth';
 import type { RegistryContext } from './context';
+import { registryError } from './errors';
 import { isValidRepositoryName } from './names';
 import { loadTokenSecret, parseScope, signRegistryToken, TOKEN_TTL_SECONDS, type AccessEntry } from './token';
 
@@ -31,7 +32,10 @@ export async function issueToken(rc: RegistryContext): Promise<Response> {
   let header = c.req.header('authorization');
   const scopes = c.req.queries('scope') ?? [];
   if (c.req.method === 'POST') {
-    // The OAuth2 password grant some clients (docker with --password-stdin) use.
+    // The OAuth2 password grant some clients use; a form, so a small one.
+    if (Number(c.req.header('content-length') ?? 'NaN') > 64 * 1024 || !c.req.header('content-length')) {
+      throw registryError(400, 'UNSUPPORTED', 'Token request refused: send a form of at most 64 KiB with a Content-Length');
+    }
     const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
     if (typeof form.username === 'string' && typeof form.password === 'string') header = `Basic ${btoa(`${form.username}:${form.password}`)}`;
     if (typeof form.scope === 'string') scopes.push(form.scope);
@@ -40,7 +44,8 @@ export async function issueToken(rc: RegistryContext): Promise<Response> {
   const access = await grant(
     rc,
     who?.account,
-    scopes.flatMap((s) => s.split(' ')).filter(Boolean),
+    // Each scope costs a lookup: a client asks for a handful, never hundreds.
+    scopes.flatMap((s) => s.split(' ')).filter(Boolean).slice(0, 32),
     who?.scopes ?? [],
   );
   const now = Math.floor(Date.now() / 1000);

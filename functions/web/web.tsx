@@ -8,7 +8,7 @@ import { listAppsFor } from '../../db/queries/apps';
 import { findBuildFor, listBuildsFor } from '../../db/queries/build-listing';
 import { listActingAccountIds } from '../../db/queries/memberships';
 import { createSession, deleteSession } from '../../db/queries/sessions';
-import { appAddress } from '../api/app-address';
+import { appAddress, pullableImageRef } from '../api/app-address';
 import { signUp } from '../api/users';
 import { SESSION_COOKIE } from '../auth';
 import { NAME_PATTERN } from '../api/schemas';
@@ -58,7 +58,7 @@ web.get('/', async (c) => {
   const db = c.var.platform.db;
   const ids = await listActingAccountIds(db, v.account);
   const [apps, builds] = await Promise.all([listAppsFor(db, ids, { limit: 50 }), listBuildsFor(db, ids, { limit: 20 })]);
-  return page(c, 'Your apps', <Dashboard apps={apps.map((a) => ({ ...a, address: appAddress(c.var.platform, a.name) }))} builds={builds} />);
+  return page(c, 'Your apps', <Dashboard apps={apps.map((a) => ({ ...a, address: appAddress(c.var.platform, a.name) }))} builds={builds.map((b) => ({ ...b, imageRef: pullableImageRef(c.var.platform, b.imageRef) }))} />);
 });
 
 web.get('/signin', (c) => (c.var.viewer ? c.redirect('/') : page(c, 'Sign in', <SignInForm next={safeNext(c.req.query('next'))} />)));
@@ -73,8 +73,13 @@ web.post('/signin', async (c) => {
   let ok = false;
   if (account && account.kind === 'user') {
     if (account.passwordHash && (await verifyPassword(password, account.passwordHash))) ok = true;
-    // An account made by token only (the local admin) signs in with one of its tokens.
-    else if (password.startsWith('berth_')) ok = (await findAccountByToken(db, password))?.account.id === account.id;
+    // An account made by token only (the local admin) signs in with one of its tokens — one that
+    // holds every scope the session will have, so a read-only token cannot become a full session.
+    else if (password.startsWith('berth_')) {
+      const found = await findAccountByToken(db, password);
+      const scopes = found?.token.scopes ?? [];
+      ok = found?.account.id === account.id && scopes.includes('write') && (!account.isAdmin || scopes.includes('admin'));
+    }
   }
   if (!ok || !account) return page(c, 'Sign in', <SignInForm error="Sign-in failed: the name or password is wrong." name={name} next={next} />, 401);
   const { secret } = await createSession(db, account.id);

@@ -34,6 +34,8 @@ export interface BuildRequest {
   buildArgs: Record<string, string>;
   target?: string;
   noCache: boolean;
+  /** Images (Berth-built) whose layers may serve as cache, by the keys their manifests carry. */
+  cacheFrom?: string[];
   /** Repository in Berth's registry (`<account>/<name>`) and tags to publish (none: untagged). */
   repository: string;
   tags: string[];
@@ -48,6 +50,8 @@ export interface BuildRequest {
 export interface StageResult {
   config: ImageConfig;
   layers: BuiltLayer[];
+  /** The cache key of each layer (null for layers inherited from an image). */
+  layerKeys: (string | null)[];
   history: History[];
   cacheKey: string;
 }

@@ -5,6 +5,7 @@ import { chmod, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import { finishBuildRun, startBuildRun } from '../../db/queries/build-runs';
+import { deployBuildIfRequested } from '../../db/queries/deployments';
 import { accounts } from '../../db/schema';
 import { parseReference } from '../../functions/core/oci/reference';
 import { berthRepositoryFor } from '../image/base-images';
@@ -89,6 +90,7 @@ export function createBuildHandler(makeEnv: (db: JobContext['db']) => Promise<Bu
         buildArgs: (build.buildArgs ?? {}) as Record<string, string>,
         target: build.target ?? undefined,
         noCache: build.noCache,
+        cacheFrom: build.cacheFrom,
         repository: targets.repository,
         tags: targets.tags,
         labels: (build.labels ?? {}) as Record<string, string>,
@@ -98,12 +100,22 @@ export function createBuildHandler(makeEnv: (db: JobContext['db']) => Promise<Bu
       });
       log.line(`Build finished in ${((Date.now() - started) / 1000).toFixed(2)}s`, 'system');
       await log.flush();
-      await finishBuildRun(ctx.db, ctx.lease, buildId, { status: 'succeeded', imageRef: targets.imageRef, manifestDigest: outcome.manifestDigest, configDigest: outcome.configDigest });
+      const finished = await finishBuildRun(ctx.db, ctx.lease, buildId, { status: 'succeeded', imageRef: targets.imageRef, manifestDigest: outcome.manifestDigest, configDigest: outcome.configDigest });
+      // A git push or a form upload may ask for the image to go live; the deployment is its own job.
+      if (finished !== false) {
+        const deployment = await deployBuildIfRequested(ctx.db, buildId);
+        if (deployment) log.line(`Deploying as deployment #${deployment.number}`, 'system');
+        await log.flush();
+      }
       return { manifestDigest: outcome.manifestDigest, uploaded: outcome.uploaded, executed: outcome.executed, cached: outcome.cached };
     } catch (err) {
       const cancelled = ctx.signal.aborted && ctx.signal.reason === 'cancelled';
       const timedOut = !ctx.signal.aborted && signal.aborted;
-      const message = cancelled || err instanceof BuildCancelledError ? 'Build cancelled' : timedOut ? `Build timed out after ${Math.round((o.timeoutMs ?? 0) / 1000)}s` : (err as Error).message;
+      const message = timedOut
+        ? `Build timed out after ${Math.round((o.timeoutMs ?? 0) / 1000)}s`
+        : cancelled || err instanceof BuildCancelledError
+          ? 'Build cancelled'
+          : (err as Error).message;
       log.line(`ERROR: ${message}`, 'stderr');
       await log.flush();
       if (ctx.signal.aborted && ctx.signal.reason !== 'cancelled') throw err; // lease lost or shutdown: another attempt owns the build

@@ -36,6 +36,12 @@ export function ownRegistryHosts(env: Record<string, string | undefined>): strin
   return [...new Set([...hostsOf(env.BERTH_PUBLIC_URL), `127.0.0.1:${port}`, `localhost:${port}`, ...(env.BERTH_REGISTRY_HOSTS ?? '').split(',').filter(Boolean)])];
 }
 
+/** A numeric limit from the environment; `0` or unset-with-no-default means none. */
+function limit(value: string | undefined, fallback: number | undefined): number | undefined {
+  const n = value === undefined ? fallback : Number(value);
+  return n && n > 0 ? n : undefined;
+}
+
 export function createBuilder(s: BuilderSettings): { handler: JobHandler; makeEnv: (db: Db) => Promise<BuilderEnv> } {
   const blobs = new BlobStore(createS3Client(readS3Config(s.env)), readS3Config(s.env).bucket);
   const layers = new LayerStore({
@@ -83,9 +89,9 @@ export function createBuilder(s: BuilderSettings): { handler: JobHandler; makeEn
         networkSettings: { cniPath: s.env.BERTH_CNI_PATH ?? '/usr/lib/cni', bridge: s.env.BERTH_BRIDGE ?? 'berth0', subnet: s.env.BERTH_SUBNET ?? '10.213.0.0/16', stateDir: join(s.home, 'cni') },
         resolvConf: buildResolvConf(resolv, ['1.1.1.1', '9.9.9.9']),
         resources: {
-          memoryBytes: Number(s.env.BERTH_BUILD_MEMORY_BYTES ?? 4 * 1024 ** 3),
-          cpus: Number(s.env.BERTH_BUILD_CPUS ?? 2),
-          pidsLimit: Number(s.env.BERTH_BUILD_PIDS ?? 4096),
+          memoryBytes: limit(s.env.BERTH_BUILD_MEMORY_BYTES, 4 * 1024 ** 3),
+          cpus: limit(s.env.BERTH_BUILD_CPUS, undefined),
+          pidsLimit: limit(s.env.BERTH_BUILD_PIDS, 4096),
         },
       },
       runTimeoutMs: s.env.BERTH_RUN_TIMEOUT_MS ? Number(s.env.BERTH_RUN_TIMEOUT_MS) : undefined,

@@ -1,7 +1,7 @@
 // Starts a build from the runner side, without the REST API: uploads the context, creates the build
 // (which queues its job) and follows its log until it ends.
 //   npx tsx runner/build/cli.ts --account admin --tag admin/web:latest --context DIR \
-//     [--file Dockerfile] [--target x] [--build-arg K=V] [--no-cache]
+//     [--file Dockerfile] [--target x] [--build-arg K=V] [--no-cache] [--cache-from REF] [--runner ID]
 // Needs DATABASE_URL and the S3_* settings of the stack (a runner must be running to take the job).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +11,8 @@ import { createDb, type Db } from '../../db/client';
 import { findAccountByName } from '../../db/queries/accounts';
 import { createBuild, getBuild } from '../../db/queries/builds';
 import { readLogLines } from '../../db/queries/logs';
+import { jobs } from '../../db/schema';
+import { and, eq } from 'drizzle-orm';
 import { BlobStore } from '../../functions/storage/blob-store';
 import { createS3Client, readS3Config } from '../../functions/storage/s3';
 import { writeLayer } from '../image/layer-writer';
@@ -24,6 +26,9 @@ export interface CliOptions {
   target?: string;
   buildArgs: Record<string, string>;
   noCache: boolean;
+  cacheFrom?: string[];
+  /** Only this runner may take the build (tests, or debugging one machine). */
+  runnerId?: string;
 }
 
 export function parseCliArgs(argv: string[]): CliOptions {
@@ -37,6 +42,8 @@ export function parseCliArgs(argv: string[]): CliOptions {
       target: { type: 'string' },
       'build-arg': { type: 'string', multiple: true },
       'no-cache': { type: 'boolean', default: false },
+      'cache-from': { type: 'string', multiple: true },
+      runner: { type: 'string' },
     },
   });
   if (!values.account) throw new Error('Cannot start a build: --account is required');
@@ -47,7 +54,7 @@ export function parseCliArgs(argv: string[]): CliOptions {
     if (i <= 0) throw new Error(`Invalid --build-arg "${kv}": expected KEY=VALUE`);
     buildArgs[kv.slice(0, i)] = kv.slice(i + 1);
   }
-  return { account: values.account, tags: values.tag ?? [], context: values.context, file: values.file!, target: values.target, buildArgs, noCache: values['no-cache']! };
+  return { account: values.account, tags: values.tag ?? [], context: values.context, file: values.file!, target: values.target, buildArgs, noCache: values['no-cache']!, cacheFrom: values['cache-from'] ?? [], runnerId: values.runner };
 }
 
 /** Packs DIR, stores it, creates the build; returns its id. */
@@ -58,7 +65,10 @@ export async function startCliBuild(db: Db, blobs: BlobStore, o: CliOptions): Pr
   try {
     const packed = await writeLayer(o.context, join(tmp, 'context.tar.gz'), { sourceDateEpoch: 0 });
     await uploadContextFile(blobs, packed.digest, packed.path, packed.size);
-    const build = await createBuild(db, {
+    // Pinning happens in the same transaction as the enqueue, so no other runner sees the job first.
+    const build = await db.transaction(async (tx) => {
+      const t = tx as unknown as Db;
+      const b = await createBuild(t, {
       accountId: account.id,
       source: 'runner',
       contextDigest: packed.digest,
@@ -67,7 +77,11 @@ export async function startCliBuild(db: Db, blobs: BlobStore, o: CliOptions): Pr
       buildArgs: o.buildArgs,
       target: o.target ?? null,
       noCache: o.noCache,
+      cacheFrom: o.cacheFrom ?? [],
       tags: o.tags,
+      });
+      if (o.runnerId) await t.update(jobs).set({ runnerId: o.runnerId }).where(and(eq(jobs.subjectId, b.id), eq(jobs.kind, 'build')));
+      return b;
     });
     return build.id;
   } finally {

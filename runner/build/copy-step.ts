@@ -1,8 +1,11 @@
 // COPY and ADD: where the sources come from (the context, an earlier stage, an image, a URL), what
 // keys them in the cache, and the copy itself into the step's rootfs.
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, utimes } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { createGunzip } from 'node:zlib';
+import { extractTar } from '../image/tar-extract';
+import { readTar, TarFormatError } from '../image/tar-reader';
+import { mkdir, open, rm, utimes, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
@@ -53,6 +56,14 @@ async function layersOfFrom(env: BuilderEnv, req: BuildRequest, from: string, re
   return { layers: resolved.image.layers, identity: `image:${resolved.image.manifestDigest}` };
 }
 
+/** An earlier stage's or an image's filesystem, mounted read-only for RUN --mount=type=bind,from=. */
+export async function mountFromTree(env: BuilderEnv, req: BuildRequest, from: string, results: Map<number, StageResult>, stages: Stage[], index: number): Promise<{ root: string; release: () => Promise<void> }> {
+  const { layers, identity } = await layersOfFrom(env, req, from, results, stages, index);
+  const dir = join(req.workDir, `mount-${createHash('sha256').update(identity).digest('hex').slice(0, 12)}-${Math.random().toString(36).slice(2, 8)}`);
+  const fs = await mountStepFs(dir, await layerDirs(env.layers, req.buildId, layers), env.idmap);
+  return { root: fs.layout.merged, release: () => fs.remove() };
+}
+
 async function openSourceTree(env: BuilderEnv, req: BuildRequest, effect: CopyEffect, results: Map<number, StageResult>, stages: Stage[], index: number): Promise<SourceTree> {
   if (!effect.from) {
     if (!req.contextDir) throw new BuildStepError(`${effect.add ? 'ADD' : 'COPY'} failed: the build has no context to copy from`);
@@ -84,6 +95,16 @@ async function download(url: string, dir: string, checksum: string | undefined):
 
 async function matchAll(tree: SourceTree, effect: CopyEffect, req: BuildRequest): Promise<MatchedSource[]> {
   const out: MatchedSource[] = [];
+  if (effect.inline.length > 0) {
+    const dir = join(req.workDir, 'inline', createHash('sha256').update(JSON.stringify(effect.inline)).digest('hex').slice(0, 16));
+    await mkdir(dir, { recursive: true });
+    for (const h of effect.inline) {
+      const abs = join(dir, h.name);
+      await writeFile(abs, h.content, { mode: 0o644 });
+      await utimes(abs, 0, 0);
+      out.push({ rel: h.name, abs, isDir: false });
+    }
+  }
   for (const src of effect.sources) {
     if (effect.add && isUrl(src)) {
       out.push(await download(src, join(req.workDir, 'downloads', createHash('sha256').update(src).digest('hex').slice(0, 16)), effect.checksum));
@@ -102,11 +123,25 @@ async function matchAll(tree: SourceTree, effect: CopyEffect, req: BuildRequest)
 export async function digestCopySources(env: BuilderEnv, req: BuildRequest, effect: CopyEffect, results: Map<number, StageResult>, stages: Stage[], index: number): Promise<string> {
   const tree = await openSourceTree(env, req, effect, results, stages, index);
   try {
-    if (tree.identity && !effect.sources.some(isUrl)) return `${tree.identity} exclude=${effect.exclude.join(',')}`;
+    if (tree.identity && !effect.sources.some(isUrl) && effect.inline.length === 0) return `${tree.identity} exclude=${effect.exclude.join(',')}`;
     const matched = await matchAll(tree, effect, req);
     return digestSources(matched, tree.isVisible, tree.keepOwners);
   } finally {
     await tree.release();
+  }
+}
+
+/** Whether a file is a tar archive ADD extracts: gzip-compressed or plain (ustar magic at 257). */
+async function archiveKind(path: string): Promise<'gzip' | 'tar' | undefined> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(512);
+    const { bytesRead } = await fh.read(buf, 0, 512, 0);
+    if (bytesRead >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) return 'gzip';
+    if (bytesRead >= 262 && buf.subarray(257, 262).toString('latin1') === 'ustar') return 'tar';
+    return undefined;
+  } finally {
+    await fh.close();
   }
 }
 
@@ -123,14 +158,43 @@ export async function executeCopy(env: BuilderEnv, req: BuildRequest, rootfs: st
     let dest = effect.destination;
     if (!dest.startsWith('/')) dest = `${(workdir || '/').replace(/\/$/, '')}/${dest}`;
     const owner = effect.chown ? await resolveChown(rootfs, effect.chown) : undefined;
-    await copyIntoRoot(rootfs, matched, dest, {
+    const opts = {
       owner,
       chmod: effect.chmod ? parseChmod(effect.chmod) : undefined,
       keepOwners: tree.keepOwners,
       sourceIdmap: tree.keepOwners ? env.idmap : undefined,
       idmap: env.idmap,
       isVisible: tree.isVisible,
-    });
+    };
+    const plain: MatchedSource[] = [];
+    for (const m of matched) {
+      if (effect.add && effect.unpack && !m.isDir && !isUrl(m.rel) && m.abs.startsWith(tree.root) && (await archiveKind(m.abs))) {
+        // ADD extracts a local tar archive (plain or gzip) into the destination, owners as archived.
+        const tmp = join(req.workDir, `unpack-${Math.random().toString(36).slice(2, 10)}`);
+        await mkdir(tmp);
+        let extracted = true;
+        try {
+          const kind = await archiveKind(m.abs);
+          const src = createReadStream(m.abs);
+          await pipeline(kind === 'gzip' ? src.pipe(createGunzip()) : src, async (s: AsyncIterable<Buffer>) => {
+            await extractTar(readTar(s), tmp, { flavour: 'layer', idmap: env.idmap, what: `archive "${m.rel}"` });
+          }).catch((err) => {
+            // A gzip file that holds no tar is copied as it is, as Docker does.
+            if (err instanceof TarFormatError) extracted = false;
+            else throw err;
+          });
+          if (!extracted) plain.push(m);
+          else await copyIntoRoot(rootfs, [{ rel: '', abs: tmp, isDir: true }], dest.endsWith('/') ? dest : `${dest}/`, { ...opts, keepOwners: !owner, sourceIdmap: env.idmap });
+        } finally {
+          await rm(tmp, { recursive: true, force: true });
+        }
+      } else if (effect.parents && !m.isDir) {
+        await copyIntoRoot(rootfs, [m], posix.join(dest, m.rel), opts);
+      } else if (effect.parents) {
+        await copyIntoRoot(rootfs, [m], `${posix.join(dest, m.rel)}/`, opts);
+      } else plain.push(m);
+    }
+    if (plain.length > 0 || matched.length === 0) await copyIntoRoot(rootfs, plain, dest, opts);
   } finally {
     await tree.release();
   }

@@ -15,7 +15,27 @@ import { evaluateInstruction, initialState } from './step-state';
 import { findStage, neededStages } from './stages';
 import { runLayerStep } from './layer-step';
 import { executeRun } from './run-step';
-import { digestCopySources, executeCopy } from './copy-step';
+import { digestCopySources, executeCopy, mountFromTree } from './copy-step';
+
+/** Manifest annotation listing the cache key of each layer, so the image can serve as --cache-from. */
+export const CACHE_KEYS_ANNOTATION = 'org.berth.cache.keys';
+
+/** Cache entries carried by --cache-from images Berth built: key → the layer at that key. */
+async function loadCacheFrom(env: BuilderEnv, refs: string[], signal: AbortSignal): Promise<Map<string, BuiltLayer>> {
+  const out = new Map<string, BuiltLayer>();
+  for (const ref of refs) {
+    const r = await resolveBaseImage(env.base, ref, signal).catch(() => undefined);
+    if (r?.kind !== 'image') continue;
+    const keys = r.image.manifest.annotations?.[CACHE_KEYS_ANNOTATION];
+    if (!keys) continue;
+    const list = JSON.parse(keys) as (string | null)[];
+    list.forEach((k, i) => {
+      const layer = r.image.layers[i];
+      if (k && layer) out.set(k, layer);
+    });
+  }
+  return out;
+}
 
 export interface BuildOutcome {
   manifestDigest: string;
@@ -54,6 +74,7 @@ export async function executeBuild(env: BuilderEnv, req: BuildRequest): Promise<
   let executed = 0;
   let cached = 0;
   const log = req.log;
+  const cacheFrom = req.noCache || !req.cacheFrom?.length ? new Map<string, BuiltLayer>() : await loadCacheFrom(env, req.cacheFrom, req.signal);
 
   for (const index of needed) {
     const stage: Stage = df.stages[index]!;
@@ -68,10 +89,10 @@ export async function executeBuild(env: BuilderEnv, req: BuildRequest): Promise<
     } else {
       const resolved = await resolveBaseImage(env.base, fromRef, req.signal);
       if (resolved.kind === 'scratch') {
-        base = { config: { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, config: {} }, layers: [], history: [], cacheKey: baseCacheKey('scratch') };
+        base = { config: { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, config: {} }, layers: [], layerKeys: [], history: [], cacheKey: baseCacheKey('scratch') };
       } else {
         const img = resolved.image;
-        base = { config: img.config, layers: img.layers, history: img.config.history ?? [], cacheKey: baseCacheKey({ manifestDigest: img.manifestDigest }) };
+        base = { config: img.config, layers: img.layers, layerKeys: img.layers.map(() => null), history: img.config.history ?? [], cacheKey: baseCacheKey({ manifestDigest: img.manifestDigest }) };
         log.line(` ---> ${resolved.ref} (${img.manifestDigest.slice(7, 19)}, ${resolved.source})`, 'system');
       }
     }
@@ -80,6 +101,7 @@ export async function executeBuild(env: BuilderEnv, req: BuildRequest): Promise<
     if (state.config.OnBuild) state.config.OnBuild = null; // triggers run once, in the child
     const { scopes } = computeStageScopes({ ...stage, instructions }, { buildArgs: req.buildArgs, globalArgs, baseEnv: base.config.config?.Env ?? [], escape: df.escape });
     const layers: BuiltLayer[] = [...base.layers];
+    const layerKeys: (string | null)[] = [...base.layerKeys];
     const history: History[] = [...base.history];
     let key = base.cacheKey;
     let created = epochTime ?? base.config.created ?? isoSeconds(new Date(0));
@@ -103,12 +125,22 @@ export async function executeBuild(env: BuilderEnv, req: BuildRequest): Promise<
       }
       let content: string | undefined;
       if (ev.effect.kind === 'copy') content = await digestCopySources(env, req, ev.effect, results, df.stages, index);
+      if (ins.kind === 'RUN') {
+        // A bind mount from another stage keys the RUN by that stage's own key.
+        const froms = ins.mounts.filter((m) => m.from).map((m) => {
+          const st = findStage(df.stages, m.from!, index);
+          return st ? `stage:${results.get(st.index)?.cacheKey}` : `image:${m.from}`;
+        });
+        if (froms.length) content = froms.join(',');
+      }
       key = nextCacheKey(key, ev.keyText, content);
       const hit = req.noCache ? undefined : (await findCacheEntries(env.db, [key])).get(key);
-      if (hit && hit.layerDigest && hit.diffId) {
-        await touchCacheEntries(env.db, [key]);
-        layers.push({ digest: hit.layerDigest, diffId: hit.diffId, size: hit.layerSize ?? 0 });
-        created = epochTime ?? isoSeconds(hit.createdAt);
+      const fromImage = hit ? undefined : cacheFrom.get(key);
+      if ((hit && hit.layerDigest && hit.diffId) || fromImage) {
+        if (hit) await touchCacheEntries(env.db, [key]);
+        layers.push(fromImage ?? { digest: hit!.layerDigest!, diffId: hit!.diffId!, size: hit!.layerSize ?? 0 });
+        layerKeys.push(key);
+        created = epochTime ?? (hit ? isoSeconds(hit.createdAt) : created);
         history.push({ created, created_by: ev.createdBy, comment: 'buildkit.dockerfile.v0' });
         log.line(' ---> Using cache', 'system');
         cached++;
@@ -116,13 +148,16 @@ export async function executeBuild(env: BuilderEnv, req: BuildRequest): Promise<
       }
       const effect = ev.effect;
       const result = await runLayerStep(env, req, { parents: layers, name: `step-${step}`, cacheKey: key, config: state.config, sourceDateEpoch }, async (rootfs) => {
-        if (effect.kind === 'run' && ins.kind === 'RUN') await executeRun(env, req, rootfs, state.config, effect, ins);
+        if (effect.kind === 'run' && ins.kind === 'RUN') {
+          await executeRun(env, req, rootfs, state.config, effect, ins, { mount: (from) => mountFromTree(env, req, from, results, df.stages, index) });
+        }
         else if (effect.kind === 'copy') await executeCopy(env, req, rootfs, effect, state.config.WorkingDir, results, df.stages, index);
       });
       executed++;
       created = epochTime ?? isoSeconds(result.createdAt);
       if (result.uploaded) uploaded++;
       layers.push(result.layer);
+      layerKeys.push(key);
       history.push({ created, created_by: ev.createdBy, comment: 'buildkit.dockerfile.v0' });
       log.line(` ---> ${result.layer.digest.slice(7, 19)} (${((Date.now() - started) / 1000).toFixed(2)}s)`, 'system');
     }
@@ -135,7 +170,7 @@ export async function executeBuild(env: BuilderEnv, req: BuildRequest): Promise<
       rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
       history,
     };
-    results.set(index, { config, layers, history, cacheKey: key });
+    results.set(index, { config, layers, layerKeys, history, cacheKey: key });
   }
 
   const final = results.get(needed[needed.length - 1]!)!;
@@ -146,6 +181,7 @@ export async function executeBuild(env: BuilderEnv, req: BuildRequest): Promise<
     tags: req.tags,
     config: final.config,
     layers: final.layers,
+    annotations: { [CACHE_KEYS_ANNOTATION]: JSON.stringify(final.layerKeys) },
   });
   log.line(`Successfully built ${published.manifestDigest}`, 'system');
   return { manifestDigest: published.manifestDigest, configDigest: published.configDigest, uploaded: uploaded + published.uploaded, executed, cached };

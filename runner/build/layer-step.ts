@@ -10,6 +10,7 @@ import { uploadBlob, type BuiltLayer } from '../image/registry-images';
 import { toHostId } from '../sandbox/idmap';
 import type { BuilderEnv, BuildRequest } from './build-env';
 import { resolveInRoot } from './root-path';
+import { resolveUser } from './users';
 import { layerDirs, mountStepFs } from './step-overlay';
 import type { ContainerConfig } from '../../functions/core/oci/types';
 import { lchown, lstat } from 'node:fs/promises';
@@ -21,17 +22,19 @@ export interface LayerStepResult {
   createdAt: Date;
 }
 
-/** Creates the WORKDIR (owned by root, as BuildKit) inside the mounted rootfs when missing. */
-export async function ensureWorkdir(env: BuilderEnv, rootfs: string, workdir: string | undefined): Promise<void> {
+/** Creates the WORKDIR inside the mounted rootfs when missing, owned by the USER (as BuildKit). */
+export async function ensureWorkdir(env: BuilderEnv, rootfs: string, workdir: string | undefined, userSpec?: string): Promise<void> {
   if (!workdir || workdir === '/') return;
+  let owner: { uid: number; gid: number } | undefined;
   let cur = '';
   for (const part of workdir.split('/').filter(Boolean)) {
     cur = `${cur}/${part}`;
     const host = await resolveInRoot(rootfs, cur);
     const st = await lstat(host).catch(() => undefined);
     if (st) continue;
+    owner ??= userSpec ? await resolveUser(rootfs, userSpec) : { uid: 0, gid: 0 };
     await mkdir(host, { mode: 0o755 });
-    await lchown(host, toHostId(env.idmap, 0), toHostId(env.idmap, 0));
+    await lchown(host, toHostId(env.idmap, owner.uid), toHostId(env.idmap, owner.gid));
   }
 }
 
@@ -44,7 +47,7 @@ export async function runLayerStep(
   const lowers = await layerDirs(env.layers, req.buildId, o.parents);
   const fs = await mountStepFs(join(req.workDir, o.name), lowers, env.idmap);
   try {
-    await ensureWorkdir(env, fs.layout.merged, o.config.WorkingDir);
+    await ensureWorkdir(env, fs.layout.merged, o.config.WorkingDir, o.config.User);
     const t0 = Date.now();
     await change(fs.layout.merged);
     await fs.unmount();

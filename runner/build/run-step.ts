@@ -2,7 +2,7 @@
 // the step's overlay, as the image's USER in its WORKDIR, with the stage's ENV and ARGs, the
 // instruction's --mount and --network, its output streamed into the build log.
 import { createHash } from 'node:crypto';
-import { chown, mkdir } from 'node:fs/promises';
+import { chown, lstat, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunInstruction } from '../../functions/core/dockerfile/instructions';
 import type { ContainerConfig } from '../../functions/core/oci/types';
@@ -12,11 +12,17 @@ import type { ExtraMount } from '../sandbox/spec';
 import { BuildCancelledError, BuildStepError, type BuilderEnv, type BuildRequest } from './build-env';
 import { resolveInRoot } from './root-path';
 import { normalisePath } from './step-state';
-import { resolveUser } from './users';
+import { resolveUser, type ResolvedUser } from './users';
 
+const INJECTED_FILES = ['/etc/hosts', '/etc/resolv.conf'];
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-async function runMounts(env: BuilderEnv, req: BuildRequest, ins: RunInstruction, workdir: string): Promise<ExtraMount[]> {
+/** Where a RUN's bind mounts from other stages come from; released after the run. */
+export interface StageSources {
+  mount(from: string): Promise<{ root: string; release: () => Promise<void> }>;
+}
+
+async function runMounts(env: BuilderEnv, req: BuildRequest, ins: RunInstruction, workdir: string, sources: StageSources | undefined, releases: (() => Promise<void>)[]): Promise<ExtraMount[]> {
   const out: ExtraMount[] = [];
   for (const m of ins.mounts) {
     const target = m.target ? normalisePath(m.target.startsWith('/') ? m.target : `${workdir}/${m.target}`) : undefined;
@@ -39,9 +45,17 @@ async function runMounts(env: BuilderEnv, req: BuildRequest, ins: RunInstruction
         break;
       case 'bind': {
         if (!target) throw new BuildStepError(`Line ${ins.line}: a bind mount needs a target`);
-        if (m.from) throw new BuildStepError(`Line ${ins.line}: bind mounts from another stage or image are not supported yet`);
-        if (!req.contextDir) throw new BuildStepError(`Line ${ins.line}: a bind mount needs a build context`);
-        const source = await resolveInRoot(req.contextDir, m.source ?? '/');
+        let root: string;
+        if (m.from) {
+          if (!sources) throw new BuildStepError(`Line ${ins.line}: bind mounts from "${m.from}" are not available here`);
+          const tree = await sources.mount(m.from);
+          releases.push(tree.release);
+          root = tree.root;
+        } else {
+          if (!req.contextDir) throw new BuildStepError(`Line ${ins.line}: a bind mount needs a build context`);
+          root = req.contextDir;
+        }
+        const source = await resolveInRoot(root, m.source ?? '/');
         out.push({ kind: 'bind', source, destination: target, readonly: m.readonly !== false });
         break;
       }
@@ -63,15 +77,45 @@ export async function executeRun(
   config: ContainerConfig,
   effect: { argv: string[]; env: string[] },
   ins: RunInstruction,
+  sources?: StageSources,
 ): Promise<void> {
   const user = await resolveUser(rootfs, config.User);
-  const processEnv = effect.env.some((e) => e.startsWith('PATH=')) ? effect.env : [DEFAULT_PATH, ...effect.env];
+  // As Docker: PATH when the image sets none, HOSTNAME, and HOME from the user's passwd entry.
+  const hostname = `berth${req.buildId.slice(-8).replace(/[^a-z0-9]/g, '')}`;
+  const processEnv = [
+    ...(effect.env.some((e) => e.startsWith('PATH=')) ? [] : [DEFAULT_PATH]),
+    `HOSTNAME=${hostname}`,
+    ...effect.env,
+    ...(effect.env.some((e) => e.startsWith('HOME=')) ? [] : [`HOME=${user.home}`]),
+  ];
   const cwd = config.WorkingDir || '/';
-  const mounts = await runMounts(env, req, ins, cwd);
+  const releases: (() => Promise<void>)[] = [];
+  try {
+    const mounts = await runMounts(env, req, ins, cwd, sources, releases);
+    await runStep(env, req, rootfs, effect, ins, { mounts, user, cwd, hostname, processEnv });
+  } finally {
+    for (const r of releases) await r().catch(() => {});
+  }
+}
+
+async function runStep(
+  env: BuilderEnv,
+  req: BuildRequest,
+  rootfs: string,
+  effect: { argv: string[]; env: string[] },
+  ins: RunInstruction,
+  p: { mounts: ExtraMount[]; user: ResolvedUser; cwd: string; hostname: string; processEnv: string[] },
+): Promise<void> {
+  const { mounts, user, cwd, hostname, processEnv } = p;
+  // runc creates files to bind /etc/hosts and /etc/resolv.conf onto when the image has none; those
+  // belong to the run, not to the layer (Docker keeps them out too).
+  const mountPoints: string[] = [];
+  for (const f of INJECTED_FILES) if (!(await lstat(await resolveInRoot(rootfs, f)).catch(() => undefined))) mountPoints.push(f);
   const result = await runSandboxed({
     home: env.home,
     rootfs,
     process: { args: effect.argv, env: processEnv, cwd, uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
+    hostname,
     network: ins.network === 'none' ? { mode: 'none' } : { mode: 'nat' },
     networkSettings: env.sandbox.networkSettings,
     resolvConf: env.sandbox.resolvConf,
@@ -82,6 +126,11 @@ export async function executeRun(
     idmap: env.idmap,
     onOutput: (stream, line) => req.log.line(line, stream),
   });
+  for (const f of mountPoints) {
+    const host = await resolveInRoot(rootfs, f);
+    const st = await lstat(host).catch(() => undefined);
+    if (st?.isFile() && st.size === 0) await rm(host, { force: true });
+  }
   if (req.signal.aborted) throw new BuildCancelledError('Build cancelled');
   if (result.exitCode !== 0) {
     const cmd = effect.argv.join(' ');

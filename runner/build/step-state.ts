@@ -58,7 +58,22 @@ export function runArgv(ins: Extract<Instruction, { kind: 'RUN' }>, shell: strin
 export type StepEffect =
   | { kind: 'meta' }
   | { kind: 'run'; argv: string[]; env: string[] }
-  | { kind: 'copy'; add: boolean; sources: string[]; destination: string; chown?: string; chmod?: string; from?: string; checksum?: string; exclude: string[]; parents: boolean };
+  | {
+      kind: 'copy';
+      add: boolean;
+      sources: string[];
+      /** Heredoc sources (`COPY <<EOF /dest`): name and content, expanded when the heredoc allows. */
+      inline: { name: string; content: string }[];
+      destination: string;
+      chown?: string;
+      chmod?: string;
+      from?: string;
+      checksum?: string;
+      exclude: string[];
+      parents: boolean;
+      /** ADD: extract local archives (Docker's default), unless --unpack=false. */
+      unpack: boolean;
+    };
 
 export interface EvaluatedStep {
   effect: StepEffect;
@@ -171,13 +186,18 @@ export function evaluateInstruction(state: StageState, scope: InstructionScope):
       const from = ins.kind === 'COPY' && ins.from ? expand(ins.from) : undefined;
       const chown = ins.chown ? expand(ins.chown) : undefined;
       const chmod = ins.chmod ? expand(ins.chmod) : undefined;
+      const inline = ins.inline.map((h) => {
+        const body = h.chomp ? h.content.replace(/^\t+/gm, '') : h.content;
+        return { name: h.name, content: h.expand ? expand(body) : body };
+      });
       const flags = [from ? `--from=${from}` : '', chown ? `--chown=${chown}` : '', chmod ? `--chmod=${chmod}` : ''].filter(Boolean).join(' ');
-      const text = `${ins.kind} ${flags ? `${flags} ` : ''}${sources.join(' ')} ${destination}`;
+      const text = `${ins.kind} ${flags ? `${flags} ` : ''}${[...sources, ...ins.inline.map((h) => `<<${h.name}`)].join(' ')} ${destination}`;
       return {
         effect: {
           kind: 'copy',
           add: ins.kind === 'ADD',
           sources,
+          inline,
           destination,
           chown,
           chmod,
@@ -185,9 +205,10 @@ export function evaluateInstruction(state: StageState, scope: InstructionScope):
           checksum: ins.kind === 'ADD' && ins.checksum ? expand(ins.checksum) : undefined,
           exclude: ins.exclude.map(expand),
           parents: ins.kind === 'COPY' && ins.parents,
+          unpack: ins.kind === 'ADD' && ins.unpack !== false,
         },
         createdBy: `${text} # buildkit`,
-        keyText: `${text} wd=${c.WorkingDir ?? ''}`,
+        keyText: `${text} wd=${c.WorkingDir ?? ''} inline=${JSON.stringify(inline)} parents=${ins.kind === 'COPY' && ins.parents} exclude=${ins.exclude.join(',')}`,
       };
     }
     case 'FROM':

@@ -6,6 +6,8 @@ export interface ResolvedUser {
   uid: number;
   gid: number;
   additionalGids: number[];
+  /** The passwd entry's home directory, `/` when there is none (as runc/Docker default HOME). */
+  home: string;
 }
 
 export class UserLookupError extends Error {
@@ -25,23 +27,26 @@ const isNum = (s: string) => /^\d+$/.test(s);
 
 /** `user`, `user:group`, `uid:gid` (names or numbers) → ids; a name must exist in the image. */
 export async function resolveUser(rootfs: string, spec: string | undefined): Promise<ResolvedUser> {
-  if (!spec) return { uid: 0, gid: 0, additionalGids: [] };
+  if (!spec) spec = '0';
   const [userPart, groupPart] = spec.split(':', 2) as [string, string | undefined];
   const passwd = await readDb(rootfs, '/etc/passwd');
   let uid: number;
   let gid: number;
   let name: string | undefined;
+  let home = '/';
   if (isNum(userPart)) {
     uid = Number(userPart);
     const row = passwd.find((r) => r[2] === userPart);
     gid = row ? Number(row[3]) : 0;
     name = row?.[0];
+    home = row?.[5] || (uid === 0 ? '/root' : '/');
   } else {
     const row = passwd.find((r) => r[0] === userPart);
     if (!row) throw new UserLookupError(`Cannot resolve user "${userPart}": no matching entries in passwd file`);
     uid = Number(row[2]);
     gid = Number(row[3]);
     name = userPart;
+    home = row[5] || '/';
   }
   const groups = await readDb(rootfs, '/etc/group');
   if (groupPart !== undefined) {
@@ -55,7 +60,7 @@ export async function resolveUser(rootfs: string, spec: string | undefined): Pro
   const additionalGids = groupPart === undefined && name
     ? groups.filter((r) => (r[3] ?? '').split(',').includes(name!)).map((r) => Number(r[2])).filter((g) => g !== gid)
     : [];
-  return { uid, gid, additionalGids };
+  return { uid, gid, additionalGids, home };
 }
 
 /** --chown: as USER, except a lone user (name or id) uses the same number as the group, as Docker documents. */

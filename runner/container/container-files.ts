@@ -15,6 +15,8 @@ export interface ContainerMeta {
   /** runc's id: `berth-` and the first 24 hex of the key. */
   runcId: string;
   lowerDirs: string[];
+  /** The layers' diff_ids, to lease them in the layer store again after a runner restart. */
+  diffIds?: string[];
   plan: ContainerPlan;
   /** Ports as asked; `boundPorts` holds the concrete ones once attached (kept across restarts). */
   ports: PortMapping[];

@@ -35,6 +35,8 @@ export interface ContainerServiceOptions {
   resolveImage: (imageRef: string, manifestDigest: string | null, holder: string) => Promise<ResolvedImage>;
   /** After a container's files are gone (e.g. to release its layer lease). */
   onRemoved?: (runcId: string) => Promise<void>;
+  /** A container taken over after a restart (e.g. to lease its layers again: leases die with their process). */
+  onAdopted?: (runcId: string, diffIds: string[]) => Promise<void>;
   log?: (msg: string) => void;
   defaultPidsLimit?: number;
 }
@@ -91,6 +93,7 @@ export function buildContainerMeta(row: Container, image: ResolvedImage, default
     key: row.id,
     runcId: runcIdFor(row.id),
     lowerDirs: image.lowerDirs,
+    diffIds: image.diffIds,
     plan,
     ports: toPortMappings(row.ports),
     resources: {
@@ -187,6 +190,7 @@ export class ContainerService {
         const shimAlive = meta.shimPid !== undefined && isProcessAlive(meta.shimPid);
         if (state?.status === 'running' && shimAlive && meta.address) {
           await this.supervisor.adopt(meta, { pid: state.pid, address: meta.address });
+          await this.o.onAdopted?.(runcId, meta.diffIds ?? []);
           report.adopted.push(row.id);
           continue;
         }
@@ -196,6 +200,7 @@ export class ContainerService {
         const restart = shouldRestart(parseRestartPolicy(row.restartPolicy), { exitCode: code, stoppedByRequest: row.status === 'stopping' }, meta.restartCount);
         if (restart) {
           meta.restartCount++;
+          await this.o.onAdopted?.(runcId, meta.diffIds ?? []);
           await this.supervisor.start(meta);
           report.restarted.push(row.id);
         } else {

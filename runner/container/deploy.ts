@@ -1,11 +1,11 @@
 // The 'deploy' job: an app's service configuration → N containers placed by the queue on runners with
-// room ('run' jobs any runner may claim). It waits until every new container runs and, when a health
-// check applies, is healthy; only then does the deployment become active and the previous one's
+// room ('run' jobs any runner may claim). It comes back until every new container runs and, when a
+// health check applies, is healthy; only then does the deployment become active and the previous one's
 // containers stop. A deployment that does not come up fails and takes only its own containers down.
 // Rollback is a new deployment of an older one's image and configuration (the API creates it).
 import type { Db } from '../../db/client';
 import { activateDeployment, ensureDeploymentContainers, failDeployment, getDeploymentWithApp, listDeploymentContainers, readAppSecrets, setDeploymentStatus } from '../../db/queries/deployment-runs';
-import { withLease } from '../../db/queries/jobs';
+import { enqueueJob, withLease } from '../../db/queries/jobs';
 import { appendLogLines } from '../../db/queries/logs';
 import type { Container } from '../../db/schema';
 import { readAppConfig, type AppConfig } from '../../functions/api/app-config';
@@ -55,38 +55,46 @@ export function judgeReadiness(rows: Pick<Container, 'name' | 'status' | 'health
 }
 
 export function createDeployHandler(o: { timeoutMs?: number; pollMs?: number } = {}): JobHandler {
-  return async ({ job, lease, db, signal }) => {
+  const timeoutMs = o.timeoutMs ?? 300_000;
+  const pollMs = o.pollMs ?? 500;
+  // A deploy never holds a runner's job slot while it waits: its containers start through 'run' jobs
+  // that may need that very slot. Each pass places what is missing, judges once, and when it must
+  // wait queues the next pass of the same deployment (after pollMs) and returns.
+  return async ({ job, lease, db }) => {
     const id = (job.payload as { deploymentId?: unknown } | null)?.deploymentId;
     if (typeof id !== 'string' || id.length > 100) throw new Error(`Cannot deploy: payload deploymentId "${String(id)}" is not a deployment id`);
     const found = await getDeploymentWithApp(db, id);
     if (!found) throw new Error(`Cannot deploy "${id}": the deployment does not exist`);
     const { deployment: d, app } = found;
-    if (d.status === 'active' || d.status === 'superseded' || d.status === 'failed') return { status: d.status };
+    if (d.status === 'active' || d.status === 'superseded' || d.status === 'failed' || d.status === 'rolled_back') return { status: d.status };
+    const labels = (job.requiredLabels ?? {}) as Record<string, string>;
     const log = (line: string) => appendLogLines(db, { kind: 'deployment', id: d.id }, [{ stream: 'system', line }]);
     const config = readAppConfig(d.config);
-    const secrets = await readAppSecrets(db, app.id);
-    const wanted = buildDeploymentContainers(app.name, d.number, d.imageRef, d.manifestDigest, config, secrets);
-    const created = await withLease(db, lease, async (tx: Db) => {
-      await setDeploymentStatus(tx, d.id, 'deploying');
-      return ensureDeploymentContainers(tx, d, app, wanted, (job.requiredLabels ?? {}) as Record<string, string>);
-    });
-    await log(`deployment ${d.number}: ${created.length} container(s) of ${d.imageRef} queued`);
-    const deadline = Date.now() + (o.timeoutMs ?? 300_000);
-    let verdict: Readiness = 'waiting';
-    while (!signal.aborted && Date.now() < deadline) {
-      verdict = judgeReadiness(await listDeploymentContainers(db, d.id), config.healthCheck !== null);
-      if (verdict !== 'waiting') break;
-      await new Promise((r) => setTimeout(r, o.pollMs ?? 500));
+    if (d.status === 'pending') {
+      const secrets = await readAppSecrets(db, app.id);
+      const wanted = buildDeploymentContainers(app.name, d.number, d.imageRef, d.manifestDigest, config, secrets);
+      const created = await withLease(db, lease, async (tx: Db) => {
+        await setDeploymentStatus(tx, d.id, 'deploying');
+        return ensureDeploymentContainers(tx, d, app, wanted, labels);
+      });
+      await log(`deployment ${d.number}: ${created.length} container(s) of ${d.imageRef} queued`);
     }
-    if (signal.aborted) throw new Error(`Cannot deploy "${d.id}": ${String(signal.reason)}`);
+    const rows = await listDeploymentContainers(db, d.id);
+    let verdict = judgeReadiness(rows, config.healthCheck !== null);
+    if (verdict === 'waiting' && Date.now() - d.createdAt.getTime() > timeoutMs) verdict = { failed: `not ready within ${Math.round(timeoutMs / 1000)} s` };
+    if (verdict === 'waiting') {
+      await withLease(db, lease, (tx: Db) =>
+        enqueueJob(tx, { kind: 'deploy', payload: { deploymentId: d.id }, subjectId: d.id, requiredLabels: labels, runAfter: new Date(Date.now() + pollMs) }),
+      );
+      return { status: 'deploying' };
+    }
     if (verdict === 'ready') {
       const { retired } = await withLease(db, lease, (tx: Db) => activateDeployment(tx, d));
       await log(`deployment ${d.number} is live; ${retired.length} old container(s) stopping`);
-      return { status: 'active', containers: created.map((c) => c.id), retired };
+      return { status: 'active', containers: rows.map((c) => c.id), retired };
     }
-    const reason = verdict === 'waiting' ? `not ready within ${Math.round((o.timeoutMs ?? 300_000) / 1000)} s` : verdict.failed;
-    await withLease(db, lease, (tx: Db) => failDeployment(tx, d, reason));
-    await log(`deployment ${d.number} failed: ${reason}; the previous deployment keeps serving`);
-    throw new Error(`Cannot deploy "${d.id}": ${reason}`);
+    await withLease(db, lease, (tx: Db) => failDeployment(tx, d, verdict.failed));
+    await log(`deployment ${d.number} failed: ${verdict.failed}; the previous deployment keeps serving`);
+    throw new Error(`Cannot deploy "${d.id}": ${verdict.failed}`);
   };
 }

@@ -1,5 +1,6 @@
 // Health checks with Docker's rules: "starting" until the first success; failures inside the start
 // period do not count; `retries` consecutive failures make it "unhealthy"; one success heals.
+import { request } from 'node:http';
 import { connect } from 'node:net';
 import type { HealthPlan } from './config';
 
@@ -32,14 +33,21 @@ export function probeTcp(host: string, port: number, timeoutMs: number): Promise
   });
 }
 
-export async function probeHttp(host: string, port: number, path: string, timeoutMs: number): Promise<boolean> {
-  try {
-    const res = await fetch(`http://${host}:${port}${path}`, { signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
-    await res.body?.cancel();
-    return res.status >= 200 && res.status < 400;
-  } catch {
-    return false;
-  }
+/**
+ * Whether GET path answers 2xx/3xx within timeoutMs. A fresh connection each time (no pooled
+ * keep-alive): addresses are reused by later containers, and a pooled socket to a container that is
+ * gone would fail probes of its successor.
+ */
+export function probeHttp(host: string, port: number, path: string, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request({ host, port, path, method: 'GET', agent: false, timeout: timeoutMs, headers: { 'user-agent': 'berth-health' } }, (res) => {
+      res.resume();
+      resolve((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 400);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+    req.end();
+  });
 }
 
 export class HealthMonitor {

@@ -56,6 +56,7 @@ export function createContainerRuntime(config: ContainerRuntimeConfig, env: Node
       return image;
     },
     onRemoved: (runcId) => layers.release(runcId),
+    onAdopted: (runcId, diffIds) => layers.lease(runcId, diffIds),
     log,
   });
   let attachServer: Server | undefined;

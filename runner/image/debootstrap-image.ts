@@ -65,7 +65,7 @@ const CONTAINER_FILES: [string, string, number][] = [
 ];
 
 /** Bumped when what a bootstrapped image holds changes, so caches keyed by suite are rebuilt. */
-const RECIPE = 'v2';
+const RECIPE = 'v3';
 
 const DEFAULT_MIRRORS = { debian: 'http://deb.debian.org/debian', ubuntu: 'http://archive.ubuntu.com/ubuntu' };
 
@@ -130,7 +130,8 @@ async function bootstrapFresh(t: BootstrapTarget, outPath: string, o: BootstrapO
     await run(['debootstrap', '--variant=minbase', t.suite, rootfs, mirror], o.log, signal);
     // As the official images: no package lists or downloaded debs left in the layer, and the apt
     // and dpkg settings they ship for containers (cleaned caches, no daemons started by installs).
-    await run(['sh', '-c', 'rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin "$1"/var/cache/apt/archives/*.deb', 'sh', rootfs]);
+    // debootstrap copies the host's resolv.conf and hostname in: they must not reach the image.
+    await run(['sh', '-c', 'rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin "$1"/var/cache/apt/archives/*.deb "$1"/etc/resolv.conf "$1"/etc/hostname', 'sh', rootfs]);
     for (const [path, content, mode] of CONTAINER_FILES) await writeFile(join(rootfs, path), content, { mode });
     const created = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     const epoch = Math.floor(Date.parse(created) / 1000);

@@ -135,6 +135,7 @@ export class LayerStore {
     await rm(dir, { recursive: true, force: true });
     await rename(upper, dir);
     await this.writeMeta(diffId, size);
+    await this.evict();
     return dir;
   }
 

@@ -89,7 +89,9 @@ export async function publishImage(db: Db, blobs: BlobStore, p: PublishInput): P
   const repo = await ensureRepository(db, p.accountId, p.repository);
   await db.transaction(async (tx) => {
     const t = tx as unknown as Db;
-    for (const d of [configDigest, ...p.layers.map((l) => l.digest)]) await linkBlob(t, repo.id, d);
+    // Sorted and deduplicated: each link takes a per-digest advisory lock, and two builds taking
+    // overlapping locks in different orders could deadlock.
+    for (const d of [...new Set([configDigest, ...p.layers.map((l) => l.digest)])].sort()) await linkBlob(t, repo.id, d);
     await putManifest(t, {
       repositoryId: repo.id,
       digest: manifestDigest,

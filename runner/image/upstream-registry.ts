@@ -125,7 +125,7 @@ export function createUpstreamPuller(o: UpstreamOptions): UpstreamPuller {
       await o.blobs.put(blobKey(digest), bytes, bytes.length, mediaType);
       await recordBlob(o.db, { digest, size: bytes.length, mediaType });
       const repo = await ensureRepository(o.db, into.accountId, into.repository);
-      for (const d of [manifest.config.digest, ...manifest.layers.map((l) => l.digest)]) await linkBlob(o.db, repo.id, d);
+      for (const d of [...new Set([manifest.config.digest, ...manifest.layers.map((l) => l.digest)])].sort()) await linkBlob(o.db, repo.id, d);
       await putManifest(o.db, {
         repositoryId: repo.id,
         digest,

@@ -66,8 +66,22 @@ async function invokePlugin(settings: NetworkSettings, command: 'ADD' | 'DEL', c
   return r.stdout.trim() === '' ? undefined : (JSON.parse(r.stdout) as unknown);
 }
 
-/** A free host port now; portmap needs a number, and 0 means "any" to the caller. */
+/**
+ * A free host port now; portmap needs a number, and 0 means "any" to the caller. A port another
+ * container already publishes holds no socket (portmap DNATs it), so the OS would hand it out again:
+ * candidates that appear in the nat table's rules are skipped.
+ */
 async function pickFreePort(hostIp: string, protocol: 'tcp' | 'udp'): Promise<number> {
+  const nat = await runCommand(['iptables', '-w', '-t', 'nat', '-S']);
+  const published = new Set([...(nat.stdout ?? '').matchAll(/--dport (\d+)/g)].map((m) => Number(m[1])));
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await osEphemeralPort(hostIp, protocol);
+    if (!published.has(port)) return port;
+  }
+  throw new Error(`Cannot pick an ephemeral ${protocol} port on ${hostIp || 'any address'}: every candidate is already published`);
+}
+
+async function osEphemeralPort(hostIp: string, protocol: 'tcp' | 'udp'): Promise<number> {
   if (protocol === 'udp') {
     const socket = createSocket(hostIp.includes(':') ? 'udp6' : 'udp4');
     await new Promise<void>((resolve, reject) => socket.once('error', reject).bind(0, hostIp || undefined, () => resolve()));

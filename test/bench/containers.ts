@@ -123,52 +123,61 @@ async function main() {
   const layer = JSON.parse(readFileSync(`${layerFile}.json`, 'utf8')) as { digest: string; diffId: string; size: number };
   const s3dir = mkdtempSync(join(tmpdir(), 'berth-bench-s3-'));
   const s3port = await freePort();
-  const s3 = await serveS3(s3dir, s3port, 'bench');
-  const blobs = new BlobStore(createS3Client({ endpoint: `http://127.0.0.1:${s3port}`, region: 'us-east-1', bucket: 'bench', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', forcePathStyle: true }), 'bench');
-  await blobs.put(blobKey(layer.digest), new Uint8Array(readFileSync(layerFile)), layer.size);
-  const warm = new LayerStore({ root: join(fx.home, 'layers-warm'), blobs, idmap: DEFAULT_IDMAP });
-  await warm.open();
-  await warm.ensure(layer);
-
-  const ev = recordEvents();
-  let phaseStart = 0;
-  let last = 0;
-  const trace = (phase: string) => {
-    const now = performance.now();
-    record(`  phase: ${phase}`, now - (last || phaseStart));
-    last = now;
+  const s3 = await serveS3(s3dir, s3port, 'bench').catch((e: unknown) => {
+    rmSync(s3dir, { recursive: true, force: true });
+    throw e;
+  });
+  const cleanup = async () => {
+    await s3.close();
+    rmSync(s3dir, { recursive: true, force: true });
+    chmodSync(fx.home, 0o700);
+    fx.remove();
   };
-  const sup = new Supervisor({ trace, runc: DEFAULT_RUNC, idmap: DEFAULT_IDMAP, home: fx.home, networkSettings: fx.networkSettings, resolvConf: fx.resolvConf, events: ev });
-  const startOnce = async (store: LayerStore, label: string) => {
-    const key = [...crypto.getRandomValues(new Uint8Array(32))].map((b) => b.toString(16).padStart(2, '0')).join('');
-    const t0 = performance.now();
-    phaseStart = t0;
-    last = 0;
-    const dir = await store.ensure(layer);
-    const meta: ContainerMeta = {
-      key,
-      runcId: runcIdFor(key),
-      lowerDirs: [dir],
-      plan: buildContainerPlan({ Cmd: ['nginx', '-g', 'daemon off;'] }, {}, {}, 'bench'),
-      ports: [{ hostIp: '127.0.0.1', hostPort: 0, containerPort: 80, protocol: 'tcp' }],
-      resources: { pidsLimit: 256 },
-      restartPolicy: 'no',
-      autoRemove: false,
-      stopGraceMs: 1000,
-      restartCount: 0,
-    };
-    try {
-      const info = await sup.start(meta);
-      record(`${label}: running`, performance.now() - t0);
-      await waitPort(info.ports[0]!.hostPort);
-      record(`${label}: port open`, performance.now() - t0);
-      await sup.remove(key);
-    } finally {
-      await teardownContainer({ home: fx.home, runc: DEFAULT_RUNC, networkSettings: fx.networkSettings }, meta.runcId);
-    }
-  };
-
   try {
+    const blobs = new BlobStore(createS3Client({ endpoint: `http://127.0.0.1:${s3port}`, region: 'us-east-1', bucket: 'bench', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', forcePathStyle: true }), 'bench');
+    await blobs.put(blobKey(layer.digest), new Uint8Array(readFileSync(layerFile)), layer.size);
+    const warm = new LayerStore({ root: join(fx.home, 'layers-warm'), blobs, idmap: DEFAULT_IDMAP });
+    await warm.open();
+    await warm.ensure(layer);
+
+    const ev = recordEvents();
+    let phaseStart = 0;
+    let last = 0;
+    const trace = (phase: string) => {
+      const now = performance.now();
+      record(`  phase: ${phase}`, now - (last || phaseStart));
+      last = now;
+    };
+    const sup = new Supervisor({ trace, runc: DEFAULT_RUNC, idmap: DEFAULT_IDMAP, home: fx.home, networkSettings: fx.networkSettings, resolvConf: fx.resolvConf, events: ev });
+    const startOnce = async (store: LayerStore, label: string) => {
+      const key = [...crypto.getRandomValues(new Uint8Array(32))].map((b) => b.toString(16).padStart(2, '0')).join('');
+      const t0 = performance.now();
+      phaseStart = t0;
+      last = 0;
+      const dir = await store.ensure(layer);
+      const meta: ContainerMeta = {
+        key,
+        runcId: runcIdFor(key),
+        lowerDirs: [dir],
+        plan: buildContainerPlan({ Cmd: ['nginx', '-g', 'daemon off;'] }, {}, {}, 'bench'),
+        ports: [{ hostIp: '127.0.0.1', hostPort: 0, containerPort: 80, protocol: 'tcp' }],
+        resources: { pidsLimit: 256 },
+        restartPolicy: 'no',
+        autoRemove: false,
+        stopGraceMs: 1000,
+        restartCount: 0,
+      };
+      try {
+        const info = await sup.start(meta);
+        record(`${label}: running`, performance.now() - t0);
+        await waitPort(info.ports[0]!.hostPort);
+        record(`${label}: port open`, performance.now() - t0);
+        await sup.remove(key);
+      } finally {
+        await teardownContainer({ home: fx.home, runc: DEFAULT_RUNC, networkSettings: fx.networkSettings }, meta.runcId);
+      }
+    };
+
     for (let i = 0; i < ROUNDS; i++) {
       const f = await floorRound(fx.home, lower);
       record('floor (bare runc run): running', f.running);
@@ -182,10 +191,7 @@ async function main() {
       rmSync(join(fx.home, `layers-cold-${i}`), { recursive: true, force: true });
     }
   } finally {
-    await s3.close();
-    rmSync(s3dir, { recursive: true, force: true });
-    chmodSync(fx.home, 0o700);
-    fx.remove();
+    await cleanup();
   }
   console.log(`container start on this machine, medians (${ROUNDS} rounds; ${PULL_ROUNDS} for pulls):`);
   for (const [k, v] of Object.entries(results)) console.log(`  ${k.padEnd(44)} ${median(v).toFixed(1).padStart(8)} ms`);

@@ -5,6 +5,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { randomBytes } from 'node:crypto';
+import { createS3Client, readS3Config } from '../../functions/storage/s3';
 import { migrateDatabase } from '../../db/migrate.node.ts';
 import { ensureAdminToken } from '../../infra/admin';
 import { freePort, spawnTs, startServices, stopChild } from '../../infra/services';
@@ -112,11 +115,25 @@ async function main() {
       rmSync(layout.dir, { recursive: true, force: true });
     }
     const mbps = (s: number) => bytes / (1 << 20) / s;
+    // The floor under Berth's numbers: the same bytes straight into and out of the S3 server.
+    const s3config = readS3Config(services.env);
+    const s3 = createS3Client(s3config);
+    const s3times = { put: [] as number[], get: [] as number[] };
+    for (let run = 0; run < runs; run++) {
+      const part = randomBytes(bytes / 3);
+      let t = performance.now();
+      await Promise.all([0, 1, 2].map((i) => s3.send(new PutObjectCommand({ Bucket: s3config.bucket, Key: `bench/${run}/${i}`, Body: part, ContentLength: part.length }))));
+      s3times.put.push((performance.now() - t) / 1000);
+      t = performance.now();
+      await Promise.all([0, 1, 2].map(async (i) => (await s3.send(new GetObjectCommand({ Bucket: s3config.bucket, Key: `bench/${run}/${i}` }))).Body!.transformToByteArray()));
+      s3times.get.push((performance.now() - t) / 1000);
+    }
     console.log(`image ${(bytes / (1 << 20)).toFixed(0)} MiB, ${runs} runs, medians:`);
     for (const t of targets) {
       const r = times[t.name]!;
       console.log(`  ${t.name.padEnd(12)} push ${median(r.push).toFixed(2)} s (${mbps(median(r.push)).toFixed(0)} MiB/s)   pull ${median(r.pull).toFixed(2)} s (${mbps(median(r.pull)).toFixed(0)} MiB/s)`);
     }
+    console.log(`  ${'s3rver alone'.padEnd(12)} put  ${median(s3times.put).toFixed(2)} s (${mbps(median(s3times.put)).toFixed(0)} MiB/s)   get  ${median(s3times.get).toFixed(2)} s (${mbps(median(s3times.get)).toFixed(0)} MiB/s)   (3 objects at once, SDK in this process)`);
     const ratio = (name: string, k: 'push' | 'pull') => median(times.distribution![k]) / median(times[name]![k]);
     for (const name of ['berth', 'berth+redirect']) {
       console.log(`  ratio ${name}/distribution throughput: push ${ratio(name, 'push').toFixed(2)}x   pull ${ratio(name, 'pull').toFixed(2)}x`);

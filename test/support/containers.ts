@@ -13,7 +13,13 @@ import type { ExitInfo, RunningInfo, SupervisorEvents } from '../../runner/conta
 import type { HealthStatus } from '../../runner/container/health';
 import type { LogLineOut } from '../../runner/container/log-tail';
 
-export const TEST_NETWORK = { bridge: 'berthc0', subnet: '10.214.0.0/16' };
+/**
+ * One bridge, subnet and CNI state dir for every container test on the machine: host-local IPAM locks
+ * its dir, so parallel test files (and their runner processes) never hand out the same address, and
+ * attachments are keyed by unique container ids. /run is cleared at boot, with the addresses.
+ */
+export const TEST_NETWORK = { bridge: 'berthc0', subnet: '10.214.0.0/16', stateDir: '/run/berth-test/cni-berthc0' };
+export const TEST_NETWORK_SETTINGS: NetworkSettings = { cniPath: '/usr/lib/cni', ...TEST_NETWORK };
 
 export interface ContainerFixture {
   home: string;
@@ -27,7 +33,7 @@ export function createContainerFixture(): ContainerFixture {
   chmodSync(home, 0o711);
   return {
     home,
-    networkSettings: { cniPath: '/usr/lib/cni', ...TEST_NETWORK, stateDir: join(home, 'cni') },
+    networkSettings: TEST_NETWORK_SETTINGS,
     resolvConf: buildResolvConf(readFileSync('/etc/resolv.conf', 'utf8'), ['1.1.1.1']),
     remove: () => rmSync(home, { recursive: true, force: true }),
   };

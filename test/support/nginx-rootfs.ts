@@ -52,7 +52,7 @@ export async function ensureNginxRootfs(): Promise<string> {
         rootfs: tmp,
         process: { args: ['/bin/sh', '-c', RECIPE], env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], cwd: '/', uid: 0, gid: 0 },
         network: { mode: 'nat' },
-        networkSettings: { ...fx.networkSettings, stateDir: join(home, 'cni') },
+        networkSettings: fx.networkSettings,
         resolvConf: fx.resolvConf,
         timeoutMs: 300_000,
         onOutput: (_s, line) => output.push(line),

@@ -272,9 +272,9 @@ describe('builds: list, cancel, logs', () => {
     // The runner's write path, while the client follows:
     await appendLogLines(t.db, subject, [{ line: '#3 exporting image' }]);
     await readUntil('#3 exporting image');
-    await t.db.update(builds).set({ status: 'succeeded', imageRef: 'x/y:latest', manifestDigest: 'sha256:abc' }).where(eq(builds.id, b.id));
+    await t.db.update(builds).set({ status: 'succeeded', imageRef: 'x/y:latest', manifestDigest: 'sha256:abc' }) // as the Builder records it: no host.where(eq(builds.id, b.id));
     await readUntil('"error":null}\n\n');
-    expect(seen).toMatch(/event: end\ndata: \{"status":"succeeded","imageRef":"x\/y:latest","digest":"sha256:abc"/);
+    expect(seen).toMatch(/event: end\ndata: \{"status":"succeeded","imageRef":"127.0.0.1:8080\/x\/y:latest","digest":"sha256:abc"/);
     expect((await reader.read()).done).toBe(true);
     const lineIds = [...seen.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
     expect(lineIds).toHaveLength(3);

@@ -94,6 +94,12 @@ describe('base and auth', () => {
     const unasked = await req(`/v2/${me.name}/elsewhere/tags/list`, { auth: bearer });
     expect(unasked.status).toBe(401);
     expect(unasked.headers.get('www-authenticate')).toContain(`scope="repository:${me.name}/elsewhere:pull"`);
+    // The OAuth2 password grant (a form POST) issues the same grants.
+    const form = new URLSearchParams({ grant_type: 'password', username: me.name, password: me.token, service: 'berth', scope: `repository:${repo}:pull` });
+    const posted = await req('/v2/token', { method: 'POST', body: form, auth: null });
+    expect(posted.status).toBe(200);
+    const postedClaims = JSON.parse(Buffer.from(((await posted.json()) as { token: string }).token.split('.')[1]!, 'base64url').toString());
+    expect(postedClaims.access).toEqual([{ type: 'repository', name: repo, actions: ['pull'] }]);
     // A forged signature is refused.
     const forged = await req('/v2/', { auth: `Bearer ${token.slice(0, -4)}AAAA` });
     expect(forged.status).toBe(401);

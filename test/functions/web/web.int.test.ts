@@ -46,6 +46,10 @@ describe('web sessions', () => {
     expect(admin.status).toBe(303);
     // Another account's token is not this account's password.
     expect((await signInCookie('admin', u.token)).status).toBe(401);
+    // A token weaker than a session cannot sign in.
+    const readOnly = await (await t.call(u.token, 'POST', '/api/v1/account/tokens', { name: 'ro', scopes: ['read'] })).json();
+    expect((await signInCookie(u.name, readOnly.secret)).status).toBe(401);
+    expect((await signInCookie(u.name, u.token)).status).toBe(303);
   });
 
   it('lets the API use the session cookie, with the CSRF token on unsafe requests', async () => {

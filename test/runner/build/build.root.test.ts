@@ -10,8 +10,8 @@ import { findAccountByName } from '../../../db/queries/accounts';
 import { getBuild } from '../../../db/queries/builds';
 import { getJob } from '../../../db/queries/jobs';
 import { readLogLines } from '../../../db/queries/logs';
-import { jobs } from '../../../db/schema';
-import { eq } from 'drizzle-orm';
+import { buildCache, jobs } from '../../../db/schema';
+import { eq, inArray } from 'drizzle-orm';
 import { BlobStore } from '../../../functions/storage/blob-store';
 import { createS3Client, readS3Config } from '../../../functions/storage/s3';
 import { exportOciLayout } from '../../../runner/image/oci-layout';
@@ -28,6 +28,7 @@ const suffix = Math.random().toString(36).slice(2, 8);
 const home = mkdtempSync(join(tmpdir(), `berth-build-test-${suffix}-`));
 chmodSync(home, 0o711);
 let worker: QueueWorker;
+let multiDigest = '';
 
 beforeAll(async () => {
   const { handler } = createBuilder({
@@ -47,7 +48,7 @@ afterAll(async () => {
   await sql.end();
 });
 
-function writeContext(files: Record<string, string>): string {
+function writeContext(files: Record<string, string | Buffer>): string {
   const dir = mkdtempSync(join(tmpdir(), `berth-ctx-${suffix}-`));
   for (const [name, content] of Object.entries(files)) {
     mkdirSync(join(dir, name, '..'), { recursive: true });
@@ -70,10 +71,10 @@ async function waitForBuild(id: string, timeoutMs = 240_000) {
   }
 }
 
-async function build(files: Record<string, string>, opts: { tag: string; buildArgs?: Record<string, string>; target?: string; noCache?: boolean }) {
+async function build(files: Record<string, string | Buffer>, opts: { tag: string; buildArgs?: Record<string, string>; target?: string; noCache?: boolean; cacheFrom?: string[] }) {
   const context = writeContext(files);
   try {
-    const id = await startCliBuild(db, blobs, { account: 'admin', tags: [opts.tag], context, file: 'Dockerfile', target: opts.target, buildArgs: opts.buildArgs ?? {}, noCache: opts.noCache ?? false });
+    const id = await startCliBuild(db, blobs, { account: 'admin', tags: [opts.tag], context, file: 'Dockerfile', target: opts.target, buildArgs: opts.buildArgs ?? {}, noCache: opts.noCache ?? false, cacheFrom: opts.cacheFrom, runnerId: `run_test_${suffix}` });
     return await waitForBuild(id);
   } finally {
     rmSync(context, { recursive: true, force: true });
@@ -125,6 +126,7 @@ describe('building on a runner', () => {
     expect(log).toContain('Step 1/14 : FROM debian:bookworm AS build');
     const image = (await readRegistryImage(db, blobs, 'admin/multi', 'latest'))!;
     expect(image.manifestDigest).toBe(b.manifestDigest);
+    multiDigest = b.manifestDigest!;
     // What `docker build` gives for this Dockerfile (written from the Dockerfile reference).
     expect(image.config.config).toEqual({
       Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'MODE=prod'],
@@ -149,6 +151,8 @@ describe('building on a runner', () => {
       expect(app.uid).toBe(0); // COPY without --chown gives root, even for USER app
       expect(statSync(join(bundle, 'rootfs/home/app')).uid).toBe(1234);
       expect(existsSync(join(bundle, 'rootfs/secret.txt'))).toBe(false);
+      // Neither the host's resolver and name (debootstrap copies them) nor the RUN's injected files land in the image.
+      for (const f of ['etc/resolv.conf', 'etc/hostname', 'etc/hosts']) expect(existsSync(join(bundle, 'rootfs', f)), f).toBe(false);
       const runtime = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8'));
       expect(runtime.process.args).toEqual(['/home/app/app.sh', '--serve']);
       expect(runtime.process.user.uid).toBe(1234);
@@ -159,12 +163,22 @@ describe('building on a runner', () => {
   });
 
   it('rebuilds with nothing changed from the cache: nothing runs, nothing is uploaded, same digest', async () => {
-    const first = await getBuild(db, (await db.select().from(jobs).where(eq(jobs.kind, 'build')))[0]!.subjectId!);
     const { build: b, job, log } = await build(MULTI_STAGE, { tag: 'admin/multi:latest', buildArgs: { GREETING: 'hi' } });
     expect(b.status, log.join('\n')).toBe('succeeded');
     expect(job!.result).toMatchObject({ uploaded: 0, executed: 0 });
     expect(log.filter((l) => l === ' ---> Using cache')).toHaveLength(4);
-    expect(b.manifestDigest).toBe(first!.manifestDigest);
+    expect(b.manifestDigest).toBe(multiDigest);
+  });
+
+  it('takes layers from a --cache-from image when the shared cache has lost their keys', async () => {
+    const image = (await readRegistryImage(db, blobs, 'admin/multi', 'latest'))!;
+    const keys = (JSON.parse(image.manifest.annotations!['org.berth.cache.keys']!) as (string | null)[]).filter((k): k is string => k !== null);
+    expect(keys).toHaveLength(2);
+    await db.delete(buildCache).where(inArray(buildCache.key, keys));
+    const { build: b, job, log } = await build(MULTI_STAGE, { tag: 'admin/multi:again', buildArgs: { GREETING: 'hi' }, cacheFrom: ['127.0.0.1:8080/admin/multi:latest'] });
+    expect(b.status, log.join('\n')).toBe('succeeded');
+    // The first stage still hits the shared cache; the final stage's layers come from the image.
+    expect(job!.result).toMatchObject({ executed: 0 });
   });
 
   it('gives the same manifest digest twice with SOURCE_DATE_EPOCH, even without the cache', async () => {
@@ -198,6 +212,61 @@ describe('building on a runner', () => {
     expect(b.error).toMatch(/returned a non-zero code: 3/);
     expect(log).toContain('about to fail');
     expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(home);
+  });
+
+  it('runs ONBUILD triggers, heredoc COPY, --parents, --exclude, ADD of a local tar.gz, --chown by name and RUN --mount from a stage', async () => {
+    const tarDir = mkdtempSync(join(tmpdir(), `berth-tar-${suffix}-`));
+    mkdirSync(join(tarDir, 'pkg'));
+    writeFileSync(join(tarDir, 'pkg/inside.txt'), 'from the archive\n');
+    execFileSync('tar', ['-czf', join(tarDir, 'bundle.tar.gz'), '-C', tarDir, 'pkg']);
+    const bundle = readFileSync(join(tarDir, 'bundle.tar.gz'));
+    rmSync(tarDir, { recursive: true, force: true });
+    const files = {
+      Dockerfile: `FROM debian:bookworm AS base
+ONBUILD RUN echo triggered > /onbuild.txt
+FROM base AS main
+ARG WHO=world
+RUN useradd -u 2000 web
+COPY <<EOF /etc/greeting
+hello \${WHO}
+EOF
+COPY --parents src/*/conf.txt /cfg/
+COPY --exclude=*.tmp files/ /files/
+ADD bundle.tar.gz /opt/
+COPY --chown=web:web --chmod=600 secret.conf /home/secret.conf
+FROM debian:bookworm AS side
+RUN echo from-side > /side.txt
+FROM main
+RUN --mount=type=bind,from=side,source=/side.txt,target=/mnt/side.txt cp /mnt/side.txt /copied.txt
+`,
+      'src/a/conf.txt': 'a',
+      'src/b/conf.txt': 'b',
+      'files/keep.txt': 'keep',
+      'files/drop.tmp': 'drop',
+      'bundle.tar.gz': bundle,
+      'secret.conf': 's',
+    };
+    const { build: b, log } = await build(files, { tag: 'admin/breadth:latest' });
+    expect(b.status, log.join('\n')).toBe('succeeded');
+    const image = (await readRegistryImage(db, blobs, 'admin/breadth', 'latest'))!;
+    expect(image.config.config?.OnBuild ?? null).toBeNull();
+    const oci = umociUnpack(image);
+    try {
+      const root = join(await oci.unpack(), 'rootfs');
+      expect(readFileSync(join(root, 'onbuild.txt'), 'utf8')).toBe('triggered\n');
+      expect(readFileSync(join(root, 'copied.txt'), 'utf8')).toBe('from-side\n');
+      expect(existsSync(join(root, 'side.txt'))).toBe(false);
+      expect(readFileSync(join(root, 'etc/greeting'), 'utf8')).toBe('hello world\n');
+      expect(readFileSync(join(root, 'cfg/src/a/conf.txt'), 'utf8')).toBe('a');
+      expect(readFileSync(join(root, 'cfg/src/b/conf.txt'), 'utf8')).toBe('b');
+      expect(existsSync(join(root, 'files/keep.txt'))).toBe(true);
+      expect(existsSync(join(root, 'files/drop.tmp'))).toBe(false);
+      expect(readFileSync(join(root, 'opt/pkg/inside.txt'), 'utf8')).toBe('from the archive\n');
+      const secret = statSync(join(root, 'home/secret.conf'));
+      expect([secret.uid, secret.gid, secret.mode & 0o777]).toEqual([2000, 2000, 0o600]);
+    } finally {
+      oci.remove();
+    }
   });
 
   it('account is seeded', async () => {

@@ -16,7 +16,7 @@ import { accounts, apps, containers, deployments } from '../../../db/schema';
 import { runcIdFor } from '../../../runner/container/container-files';
 import { teardownContainer } from '../../../runner/container/teardown';
 import { DEFAULT_RUNC } from '../../../runner/sandbox/runc';
-import { countLeftovers, TEST_NETWORK } from '../../support/containers';
+import { countLeftovers, TEST_NETWORK_SETTINGS } from '../../support/containers';
 import { ensureNginxRootfs } from '../../support/nginx-rootfs';
 import { killRunner, startContainerRunner, waitFor } from './fixtures/runner-process';
 
@@ -42,12 +42,12 @@ beforeAll(async () => {
 afterAll(async () => {
   if (runner) await killRunner(runner);
   const rows = await db.select().from(containers).where(eq(containers.appId, appId));
-  for (const c of rows) await teardownContainer({ home, runc: DEFAULT_RUNC, networkSettings: { cniPath: '/usr/lib/cni', ...TEST_NETWORK, stateDir: join(home, 'cni') } }, runcIdFor(c.id));
+  for (const c of rows) await teardownContainer({ home, runc: DEFAULT_RUNC, networkSettings: TEST_NETWORK_SETTINGS }, runcIdFor(c.id));
   rmSync(home, { recursive: true, force: true });
   await sql.end();
 });
 
-const healthy = { instances: 2, ports: [{ containerPort: 80 }], restartPolicy: 'always', healthCheck: { type: 'http', path: '/', intervalSeconds: 1, retries: 2 } };
+const healthy = { instances: 2, ports: [{ containerPort: 80 }], restartPolicy: 'always', healthCheck: { type: 'http', path: '/', intervalSeconds: 1, timeoutSeconds: 3, retries: 5 } };
 const neverHealthy = { ...healthy, instances: 1, healthCheck: { type: 'tcp', port: 81, intervalSeconds: 1, timeoutSeconds: 1, retries: 1 } };
 
 let deployed = 0;
@@ -83,7 +83,7 @@ describe('deployments', () => {
 
     // Rollback = the API's new deployment of an earlier one's image and config.
     const third = await deploy(first.config);
-    expect(third.status).toBe('active');
+    expect([third.status, third.error]).toEqual(['active', null]);
     await waitFor('first deployment retired', async () => (await listDeploymentContainers(db, first.id)).every((c) => c.status === 'removed'), 30_000);
     expect((await db.select().from(deployments).where(eq(deployments.id, first.id)))[0]!.status).toBe('superseded');
     expect((await live(third.id)).length).toBe(2);

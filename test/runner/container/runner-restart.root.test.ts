@@ -18,7 +18,7 @@ import { accounts, containers } from '../../../db/schema';
 import { runcIdFor } from '../../../runner/container/container-files';
 import { teardownContainer } from '../../../runner/container/teardown';
 import { DEFAULT_RUNC } from '../../../runner/sandbox/runc';
-import { countLeftovers, TEST_NETWORK } from '../../support/containers';
+import { countLeftovers, TEST_NETWORK_SETTINGS } from '../../support/containers';
 import { ensureNginxRootfs } from '../../support/nginx-rootfs';
 import { killRunner, startContainerRunner, waitFor } from './fixtures/runner-process';
 
@@ -41,7 +41,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const c of children) c.kill('SIGKILL');
-  for (const id of runcIds) await teardownContainer({ home, runc: DEFAULT_RUNC, networkSettings: { cniPath: '/usr/lib/cni', ...TEST_NETWORK, stateDir: join(home, 'cni') } }, id);
+  for (const id of runcIds) await teardownContainer({ home, runc: DEFAULT_RUNC, networkSettings: TEST_NETWORK_SETTINGS }, id);
   rmSync(home, { recursive: true, force: true });
   await sql.end();
 });

@@ -162,6 +162,7 @@ describe('rows to containers', () => {
       key: 'c'.repeat(64),
       runcId: `berth-${'c'.repeat(24)}`,
       lowerDirs: ['/l/0'],
+      diffIds: [],
       plan: { args: ['app', '--flag'], env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', `HOSTNAME=${'c'.repeat(12)}`, 'HOME=/', 'A=1', 'B=2'] },
       ports: [],
       resources: { pidsLimit: 512, memoryBytes: 64 * 1024 * 1024, cpus: 0.5 },

@@ -183,4 +183,16 @@ describe('Supervisor', () => {
     }
     expect(countLeftovers([m.runcId])).toEqual([]);
   });
+
+  it('removes a --rm container once it exits, leaving nothing', async () => {
+    const ev = recordEvents();
+    const sup = new Supervisor({ ...supervisorDefaults, home: fx.home, networkSettings: fx.networkSettings, resolvConf: fx.resolvConf, events: ev });
+    const m = meta('echo bye', { autoRemove: true, restartPolicy: 'no' });
+    await sup.start(m);
+    await ev.waitFor((e) => e.type === 'removed' && e.key === m.key);
+    expect(ev.events.filter((e) => e.key === m.key).map((e) => e.type)).toEqual(['running', 'exited', 'removed']);
+    expect(sup.has(m.key)).toBe(false);
+    expect((ev.logs.get(m.key) ?? []).map((l) => l.line)).toEqual(['bye']);
+    expect(countLeftovers([m.runcId])).toEqual([]);
+  });
 });
