@@ -9,6 +9,7 @@ import { repoRoot, spawnTs, startServices, stopChild } from './services';
 const env = process.env;
 const home = resolve(env.BERTH_HOME ?? join(repoRoot, '.berth'));
 const port = Number(env.BERTH_PORT ?? 8080);
+const dockerPort = Number(env.BERTH_DOCKER_PORT ?? 2375);
 const log = (line: string) => console.log(line);
 mkdirSync(home, { recursive: true });
 
@@ -39,6 +40,7 @@ try {
   const token = await ensureAdminToken(services.env.DATABASE_URL!, home);
   const childEnv = { ...services.env, BERTH_HOME: home, BERTH_PORT: String(port), BERTH_PUBLIC_URL: env.BERTH_PUBLIC_URL ?? `http://127.0.0.1:${port}` };
   children.push(await spawnTs('functions/server.node.ts', [], { name: 'functions', env: childEnv, readyText: 'functions listening', log }));
+  children.push(await spawnTs('functions/docker-engine.node.ts', [], { name: 'docker', env: { ...childEnv, BERTH_DOCKER_PORT: String(dockerPort) }, readyText: 'docker engine listening', log }));
   children.push(await spawnTs('runner/main.ts', [], { name: 'runner', env: childEnv, readyText: 'ready', log, timeoutMs: 120_000 }));
   for (const c of children) {
     c.on('exit', (code, signal) => {
@@ -52,6 +54,7 @@ try {
   log(`Berth is up.`);
   log(`  web and API:   http://127.0.0.1:${port}/   (health: http://127.0.0.1:${port}/healthz)`);
   log(`  registry:      127.0.0.1:${port}   (user admin, password = the token)`);
+  log(`  docker:        DOCKER_HOST=tcp://127.0.0.1:${dockerPort}   (config.json "HttpHeaders": {"Authorization": "Bearer <token>"})`);
   log(`  admin token:   ${token}   (also in ${join(home, 'token')})`);
   log(`  state:         ${home}`);
   log('Press Ctrl-C to stop.');

@@ -1,0 +1,129 @@
+// Images are the tags of the caller's repositories in Berth's registry. IDs are manifest digests.
+// Tag and remove act on the registry's tag rows directly; pull and push are accepted for Berth's own
+// images (they are already where a runner reads them) and refused for upstream ones.
+import { Hono } from 'hono';
+import { listTaggedImages, type TaggedImage } from '../../db/queries/docker-images';
+import { deleteTag, ensureRepository, findRepository, setTag } from '../../db/queries/registry';
+import type { AuthEnv } from '../auth';
+import { registryHost } from '../api/app-address';
+import { dockerError } from './engine-errors';
+import { familiarBerthName, toBerthName, type BerthImageName } from './image-names';
+
+function renderSummary(rows: TaggedImage[], accountName: string) {
+  // One entry per image: several tags of one image are one row, as docker shows them.
+  const byDigest = new Map<string, { row: TaggedImage; tags: string[] }>();
+  for (const r of rows) {
+    const e = byDigest.get(r.digest) ?? { row: r, tags: [] };
+    e.tags.push(familiarBerthName(r.repository, r.tag, accountName));
+    byDigest.set(r.digest, e);
+  }
+  return [...byDigest.values()].map(({ row, tags }) => ({
+    Id: row.id,
+    ParentId: '',
+    RepoTags: tags,
+    RepoDigests: [`${familiarBerthName(row.repository, 'x', accountName).slice(0, -2)}@${row.digest}`],
+    Created: Math.floor(row.createdAt.getTime() / 1000),
+    Size: row.size ?? 0,
+    SharedSize: -1,
+    VirtualSize: row.size ?? 0,
+    Labels: {},
+    Containers: -1,
+  }));
+}
+
+/** The caller's image a name or ID (full or a prefix of 12+ hex) refers to. */
+async function findImage(c: { var: AuthEnv['Variables'] }, nameOrId: string): Promise<{ name?: BerthImageName; row: TaggedImage }> {
+  const { account, actingAccountIds, platform } = c.var;
+  const hex = nameOrId.replace(/^sha256:/, '');
+  if (/^[0-9a-f]{12,64}$/.test(hex)) {
+    const row = (await listTaggedImages(platform.db, actingAccountIds)).find((r) => r.id.slice(7).startsWith(hex) || r.digest.slice(7).startsWith(hex));
+    if (row) return { row };
+  }
+  let name: BerthImageName | undefined;
+  try {
+    name = toBerthName(nameOrId, account.name, registryHost(platform));
+  } catch {
+    name = undefined;
+  }
+  const row = name && (await listTaggedImages(platform.db, actingAccountIds, name.repository)).find((r) => r.tag === name.tag);
+  if (!row) throw dockerError(404, `No such image: ${nameOrId}`);
+  return { name, row };
+}
+
+export const imagesEngine = new Hono<AuthEnv>();
+
+imagesEngine.get('/json', async (c) => {
+  const rows = await listTaggedImages(c.var.platform.db, c.var.actingAccountIds);
+  return c.json(renderSummary(rows, c.var.account.name));
+});
+
+imagesEngine.get('/:name{.+}/json', async (c) => {
+  const { row } = await findImage(c, c.req.param('name'));
+  const all = await listTaggedImages(c.var.platform.db, c.var.actingAccountIds, row.repository);
+  const summary = renderSummary(all.filter((r) => r.digest === row.digest), c.var.account.name)[0]!;
+  return c.json({
+    Id: row.id,
+    RepoTags: summary.RepoTags,
+    RepoDigests: summary.RepoDigests,
+    Parent: '',
+    Comment: '',
+    Created: row.createdAt.toISOString(),
+    DockerVersion: '',
+    Author: '',
+    Config: { Env: [], Cmd: null, Entrypoint: null, Labels: {} },
+    Architecture: 'amd64',
+    Os: 'linux',
+    Size: row.size ?? 0,
+    GraphDriver: { Name: 'overlay', Data: null },
+    RootFS: { Type: 'layers', Layers: [] },
+    Metadata: { LastTagTime: row.createdAt.toISOString() },
+  });
+});
+
+imagesEngine.post('/:name{.+}/tag', async (c) => {
+  const { row } = await findImage(c, c.req.param('name'));
+  const repo = c.req.query('repo');
+  if (!repo) throw dockerError(400, 'Cannot tag: "repo" is required');
+  const target = toBerthName(`${repo}${c.req.query('tag') ? `:${c.req.query('tag')}` : ''}`, c.var.account.name, registryHost(c.var.platform));
+  if (!target) throw dockerError(400, `Cannot tag as "${repo}": Berth tags into your own repositories; use a plain name such as "web"`);
+  const existing = await findRepository(c.var.platform.db, target.repository);
+  if (existing && !c.var.actingAccountIds.includes(existing.accountId)) throw dockerError(403, `Cannot tag as "${repo}": the repository belongs to another account`);
+  const repository = existing ?? (await ensureRepository(c.var.platform.db, c.var.account.id, target.repository));
+  await setTag(c.var.platform.db, repository.id, target.tag, row.digest);
+  return c.body(null, 201);
+});
+
+imagesEngine.delete('/:name{.+}', async (c) => {
+  const nameOrId = c.req.param('name');
+  const { name, row } = await findImage(c, nameOrId);
+  const all = await listTaggedImages(c.var.platform.db, c.var.actingAccountIds);
+  // By ID: every tag of that image goes (docker refuses without force when there are several).
+  const targets = name ? [row] : all.filter((r) => r.digest === row.digest);
+  if (!name && targets.length > 1 && !['1', 'true'].includes(c.req.query('force') ?? '')) {
+    throw dockerError(409, `conflict: unable to delete ${row.digest.slice(7, 19)} (must be forced) - image is referenced in multiple repositories`);
+  }
+  const out: Array<Record<string, string>> = [];
+  for (const t of targets) {
+    await deleteTag(c.var.platform.db, t.repositoryId, t.tag);
+    out.push({ Untagged: familiarBerthName(t.repository, t.tag, c.var.account.name) });
+  }
+  if (!all.some((r) => r.digest === row.digest && !targets.includes(r))) out.push({ Deleted: row.id });
+  return c.json(out);
+});
+
+/** Pull: Berth's own images are already in its registry; upstream ones are fetched by the runner at run time. */
+imagesEngine.post('/create', async (c) => {
+  const from = c.req.query('fromImage');
+  if (!from) throw dockerError(400, 'Cannot pull: "fromImage" is required (importing with fromSrc is not supported by Berth)');
+  const ref = `${from}${c.req.query('tag') ? `:${c.req.query('tag')}` : ''}`;
+  const name = toBerthName(ref, c.var.account.name, registryHost(c.var.platform));
+  if (name) await findImage(c, ref);
+  const lines = [{ status: `Pulling from ${from}`, id: c.req.query('tag') ?? 'latest' }, { status: name ? `Status: Image is up to date for ${ref}` : `Status: ${ref} is fetched by the runner when a container starts` }];
+  return c.body(lines.map((l) => JSON.stringify(l)).join('\r\n') + '\r\n', 200, { 'Content-Type': 'application/json' });
+});
+
+imagesEngine.post('/:name{.+}/push', async (c) => {
+  const { row } = await findImage(c, c.req.param('name'));
+  const lines = [{ status: `The push refers to repository [${registryHost(c.var.platform)}/${row.repository}]` }, { status: `${row.tag}: digest: ${row.digest} size: ${row.size ?? 0}` }, { aux: { Tag: row.tag, Digest: row.digest, Size: row.size ?? 0 } }];
+  return c.body(lines.map((l) => JSON.stringify(l)).join('\r\n') + '\r\n', 200, { 'Content-Type': 'application/json' });
+});

@@ -1,0 +1,259 @@
+// The unmodified docker CLI (legacy builder) against Berth's Engine API, with a real runner in this
+// process (builds and containers under runc) on the test stack's Postgres and S3. The debootstrapped
+// base is cached on the machine; the containers use a bridge of their own.
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { count, inArray } from 'drizzle-orm';
+import { createDb } from '../../../db/client';
+import { jobs } from '../../../db/schema';
+import { startDockerEngine } from '../../../functions/docker-engine.node.ts';
+import { freePort } from '../../../infra/services';
+import { createBuilder } from '../../../runner/build/builder';
+import { createContainerRuntime } from '../../../runner/container/runtime';
+import { startQueueWorker, type QueueWorker } from '../../../runner/queue/worker';
+
+const stack = inject('stack');
+const suffix = Math.random().toString(36).slice(2, 8);
+const home = mkdtempSync(join(tmpdir(), `berth-docker-test-${suffix}-`));
+chmodSync(home, 0o711);
+const dockerConfig = join(home, 'docker-config');
+const { db, sql } = createDb(stack.env.DATABASE_URL!, { max: 6 });
+let worker: QueueWorker;
+let engine: ReturnType<typeof startDockerEngine>;
+let runtime: ReturnType<typeof createContainerRuntime>;
+let dockerHost = '';
+const img = `dk${suffix}`;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the docker CLI without blocking this process (the Engine API and runner live here). */
+function docker(args: string[], o: { input?: string; timeoutMs?: number; cwd?: string } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('docker', args, {
+      cwd: o.cwd,
+      env: { PATH: process.env.PATH, HOME: home, DOCKER_HOST: dockerHost, DOCKER_CONFIG: dockerConfig, DOCKER_BUILDKIT: '0' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    if (o.input !== undefined) child.stdin.end(o.input);
+    else child.stdin.end();
+  });
+}
+
+function writeContext(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(home, 'ctx-'));
+  for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
+  return dir;
+}
+
+/** The server in the container listens a moment after it starts (as with Docker). */
+async function fetchWhenListening(url: string): Promise<string> {
+  for (let i = 0; i < 50; i++) {
+    const body = await fetch(url).then((r) => r.text(), () => '');
+    if (body) return body;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return '';
+}
+
+beforeAll(async () => {
+  const port = await freePort();
+  const runnerHome = join(home, 'runner');
+  mkdirSync(runnerHome, { recursive: true, mode: 0o711 });
+  const env = {
+    ...stack.env,
+    BERTH_PUBLIC_URL: 'http://127.0.0.1:8080',
+    BERTH_DEBOOTSTRAP_CACHE: '/var/cache/berth-test/debootstrap',
+    BERTH_BRIDGE: 'berthd0',
+    BERTH_SUBNET: '10.215.0.0/16',
+    BERTH_RUNNER_ATTACH_SOCKET: join(runnerHome, 'attach.sock'),
+  };
+  const runnerId = `run_docker_${suffix}`;
+  const builder = createBuilder({ home: runnerHome, runnerId, env });
+  runtime = createContainerRuntime({ databaseUrl: stack.env.DATABASE_URL!, home: runnerHome, id: runnerId }, env, () => {});
+  worker = startQueueWorker({ db, sql, runnerId, handlers: { build: builder.handler, ...runtime.handlers }, concurrency: 3, leaseMs: 30_000 });
+  engine = startDockerEngine(env, port);
+  dockerHost = `tcp://127.0.0.1:${port}`;
+  mkdirSync(dockerConfig, { recursive: true });
+  writeFileSync(join(dockerConfig, 'config.json'), JSON.stringify({ HttpHeaders: { Authorization: `Bearer ${stack.adminToken}` } }));
+  await runtime.ready;
+}, 60_000);
+
+afterAll(async () => {
+  const ps = await docker(['ps', '-aq']).catch(() => undefined);
+  for (const id of ps?.stdout.split('\n').filter(Boolean) ?? []) await docker(['rm', '-f', id]).catch(() => {});
+  // rm returns before the runner has freed the container's files: wait for its jobs to finish.
+  for (let i = 0; i < 100; i++) {
+    const [row] = await db.select({ n: count() }).from(jobs).where(inArray(jobs.status, ['queued', 'running']));
+    if (!row?.n) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await worker?.stop(5_000);
+  await runtime?.stop();
+  await engine?.close();
+  await sql.end();
+  rmSync(home, { recursive: true, force: true });
+}, 60_000);
+
+describe('docker CLI against Berth', () => {
+  it('reports the server in docker version and docker info', async () => {
+    const v = await docker(['version', '--format', '{{.Server.Version}} {{.Server.APIVersion}}']);
+    expect(v.code, v.stderr).toBe(0);
+    expect(v.stdout.trim()).toMatch(/^0\.1\.0-berth 1\.\d+$/);
+    const info = await docker(['info', '--format', '{{.OperatingSystem}} {{.OSType}}']);
+    expect(info.code, info.stderr).toBe(0);
+    expect(info.stdout.trim()).toBe('Berth linux');
+  });
+
+  it('refuses a request without the token, naming how to send it', async () => {
+    const r = await fetch(`${dockerHost.replace('tcp', 'http')}/v1.47/containers/json`);
+    expect(r.status).toBe(401);
+    expect(((await r.json()) as { message: string }).message).toContain('HttpHeaders');
+  });
+
+  it('answers an endpoint it does not serve at once, naming it', async () => {
+    const r = await fetch(`${dockerHost.replace('tcp', 'http')}/v1.47/volumes`, { headers: { authorization: `Bearer ${stack.adminToken}` } });
+    expect(r.status).toBe(404);
+    expect(((await r.json()) as { message: string }).message).toBe("GET /volumes is not supported by Berth's Docker Engine API");
+  });
+
+  it('builds a multi-stage Dockerfile, streaming its steps, and lists the image', async () => {
+    const ctx = writeContext({
+      Dockerfile: 'FROM debian:bookworm AS build\nARG GREETING=hello\nRUN echo "$GREETING from build" > /msg.txt\nFROM debian:bookworm\nCOPY --from=build /msg.txt /msg.txt\nCOPY app.sh /app.sh\nCMD ["sh", "/app.sh"]\n',
+      'app.sh': 'cat /msg.txt\necho "args: $*"\nexit 3\n',
+    });
+    const b = await docker(['build', '-t', img, '--build-arg', 'GREETING=hi', ctx], { timeoutMs: 300_000 });
+    expect(b.code, b.stderr).toBe(0);
+    expect(b.stdout).toContain('Step 1/7 : FROM debian:bookworm AS build');
+    expect(b.stdout).toContain('Step 5/7 : COPY --from=build /msg.txt /msg.txt');
+    const id = /Successfully built ([0-9a-f]{12})/.exec(b.stdout)?.[1];
+    expect(id).toBeDefined();
+    expect(b.stdout).toContain(`Successfully tagged ${img}:latest`);
+    const images = await docker(['images', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}']);
+    expect(images.stdout.split('\n')).toContain(`${img}:latest ${id}`);
+    expect((await docker(['tag', img, `${img}:v2`])).code).toBe(0);
+    expect((await docker(['images', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}'])).stdout.split('\n')).toContain(`${img}:v2 ${id}`);
+    const rmi = await docker(['rmi', `${img}:v2`]);
+    expect(rmi.stdout).toBe(`Untagged: ${img}:v2\n`);
+    const run = await docker(['run', '--rm', img, 'sh', '/app.sh', 'a', 'b']);
+    expect(run.stdout).toBe('hi from build\nargs: a b\n');
+    expect(run.code).toBe(3);
+  }, 300_000);
+
+  it('builds a target stage of a Dockerfile kept outside the context', async () => {
+    const ctx = writeContext({ 'unused.txt': 'x' });
+    const dockerfile = join(home, 'outside.Dockerfile');
+    writeFileSync(dockerfile, 'FROM debian:bookworm AS first\nRUN echo first > /which\nFROM debian:bookworm\nRUN echo second > /which\n');
+    const b = await docker(['build', '-q', '-t', `${img}-target`, '-f', dockerfile, '--target', 'first', ctx], { timeoutMs: 120_000 });
+    expect(b.code, b.stderr).toBe(0);
+    expect(b.stdout.trim()).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect((await docker(['run', '--rm', `${img}-target`, 'cat', '/which'])).stdout).toBe('first\n');
+  }, 120_000);
+
+  it('shows the failing Dockerfile line when a build fails', async () => {
+    const ctx = writeContext({ Dockerfile: 'FROM debian:bookworm\nRUN echo about to fail && exit 4\n' });
+    const b = await docker(['build', '-t', `${img}-bad`, ctx], { timeoutMs: 120_000 });
+    expect(b.code).toBe(1);
+    expect(b.stderr + b.stdout).toContain('Step 2/2 : RUN echo about to fail && exit 4');
+    expect(b.stderr).toContain('returned a non-zero code: 4');
+  }, 120_000);
+
+  it('runs a container with its stdout and stderr apart and its exit code', async () => {
+    const r = await docker(['run', '--rm', img, 'sh', '-c', 'echo out; echo err >&2; exit 5']);
+    expect(r.stdout).toBe('out\n');
+    expect(r.stderr).toBe('err\n');
+    expect(r.code).toBe(5);
+    const stdin = await docker(['run', '-i', '--rm', img, 'sh', '-c', 'read x; echo "got $x"'], { input: 'typed\n' });
+    expect(stdin.stdout).toBe('got typed\n');
+    expect(stdin.code).toBe(0);
+  }, 120_000);
+
+  it('serves a detached container on a published port; logs, ps, exec, stop and rm', async () => {
+    const ctx = writeContext({
+      Dockerfile: 'FROM debian:bookworm\nCOPY serve.pl /serve.pl\nCMD ["perl", "/serve.pl"]\n',
+      'serve.pl':
+        'use IO::Socket::INET; $| = 1;\nmy $s = IO::Socket::INET->new(LocalPort => 80, Listen => 5, ReuseAddr => 1) or die "listen: $!";\nprint "listening\\n";\nwhile (my $c = $s->accept) { my $r = <$c>; print "request: $r"; print $c "HTTP/1.0 200 OK\\r\\n\\r\\nhello from berth\\n"; close $c; }\n',
+    });
+    expect((await docker(['build', '-q', '-t', `${img}-web`, ctx], { timeoutMs: 120_000 })).code).toBe(0);
+    const hostPort = await freePort();
+    const name = `web-${suffix}`;
+    const run = await docker(['run', '-d', '--name', name, '-p', `${hostPort}:80`, `${img}-web`]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout.trim()).toMatch(/^[0-9a-f]{64}$/);
+    expect(await fetchWhenListening(`http://127.0.0.1:${hostPort}/hello`)).toBe('hello from berth\n');
+    const ps = await docker(['ps', '--filter', `name=${name}`, '--format', '{{.Names}} {{.Status}} {{.Ports}}']);
+    expect(ps.stdout).toMatch(new RegExp(`^${name} Up .* 0\\.0\\.0\\.0:${hostPort}->80/tcp\\n$`));
+    // Output reaches the log a moment after it is written (the runner tails it).
+    let logs = await docker(['logs', name]);
+    for (let i = 0; i < 30 && !logs.stdout.includes('request: GET /hello'); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      logs = await docker(['logs', name]);
+    }
+    expect(logs.stdout).toContain('request: GET /hello HTTP/1.1');
+    const exec = await docker(['exec', name, 'sh', '-c', 'head -c 3 /serve.pl; exit 6']);
+    expect(exec.stdout).toBe('use');
+    expect(exec.code).toBe(6);
+    const restart = await docker(['restart', '-t', '1', name]);
+    expect(restart.code, restart.stderr).toBe(0);
+    expect(await fetchWhenListening(`http://127.0.0.1:${hostPort}/again`)).toBe('hello from berth\n');
+    const follow = docker(['logs', '-f', name], { timeoutMs: 30_000 });
+    const stop = await docker(['stop', '-t', '1', name]);
+    expect(stop.code, stop.stderr).toBe(0);
+    const followed = await follow;
+    expect(followed.code).toBe(0); // -f ended with the container
+    expect(followed.stdout).toContain('listening');
+    expect((await docker(['ps', '-a', '--filter', `name=${name}`, '--format', '{{.Status}}'])).stdout).toMatch(/^Exited/);
+    expect((await docker(['rm', name])).code).toBe(0);
+    expect((await docker(['ps', '-a', '--filter', `name=${name}`, '-q'])).stdout).toBe('');
+  }, 180_000);
+
+  it('runs an interactive shell through a pseudo-terminal', async () => {
+    const script = [
+      'import os, pty, select, sys, time',
+      `pid, fd = pty.fork()`,
+      `if pid == 0: os.execvp('docker', ['docker', 'run', '-it', '--rm', '${img}', 'sh'])`,
+      'out = b""',
+      'def pump(t):',
+      '    global out',
+      '    end = time.time() + t',
+      '    while time.time() < end:',
+      '        r, _, _ = select.select([fd], [], [], 0.1)',
+      '        if r:',
+      '            try: d = os.read(fd, 4096)',
+      '            except OSError: return',
+      '            if not d: return',
+      '            out += d',
+      'pump(2)',
+      'os.write(fd, b"echo typed-$((6*7))\\n")',
+      'pump(2)',
+      'os.write(fd, b"exit 7\\n")',
+      'pump(10)',
+      '_, status = os.waitpid(pid, 0)',
+      'sys.stdout.write(out.decode())',
+      'sys.exit(os.waitstatus_to_exitcode(status))',
+    ].join('\n');
+    const r = await new Promise<Run>((resolve) => {
+      const child = spawn('python3', ['-c', script], { env: { PATH: process.env.PATH, HOME: home, DOCKER_HOST: dockerHost, DOCKER_CONFIG: dockerConfig } });
+      let stdout = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.on('close', (code) => resolve({ code, stdout, stderr: '' }));
+    });
+    expect(r.stdout).toContain('typed-42');
+    expect(r.code).toBe(7);
+  }, 60_000);
+});
