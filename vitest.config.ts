@@ -22,13 +22,28 @@ export default defineConfig({
         test: {
           name: 'integration',
           sequence: { groupOrder: 1 },
-          include: ['test/**/*.int.test.ts', 'test/**/*.root.test.ts'],
+          include: ['test/**/*.int.test.ts'],
           exclude: ['test/bench/**', 'node_modules/**'],
           globalSetup: ['test/setup/stack.ts'],
           testTimeout: 120_000,
           hookTimeout: 180_000,
           pool: 'forks',
           maxWorkers: 2,
+        },
+      },
+      {
+        // Root tests start real runners, which claim any job they may: one file at a time, on a stack
+        // of their own, so no runner takes another test's (or the integration tests') jobs.
+        test: {
+          name: 'root',
+          sequence: { groupOrder: 2 },
+          include: ['test/**/*.root.test.ts'],
+          exclude: ['test/bench/**', 'node_modules/**'],
+          globalSetup: ['test/setup/stack.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 400_000,
+          pool: 'forks',
+          maxWorkers: 1,
         },
       },
     ],
