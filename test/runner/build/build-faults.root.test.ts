@@ -35,7 +35,7 @@ beforeAll(async () => {
   const base = await resolveBaseImage(env.base, 'debian:bookworm');
   if (base.kind === 'image') await layerDirs(env.layers, 'warm-up', base.image.layers);
   await env.layers.release('warm-up');
-  worker = startQueueWorker({ db, sql, runnerId: `run_faults_${suffix}`, handlers: { build: handler }, concurrency: 1, leaseMs: 3_000 });
+  worker = startQueueWorker({ db, sql, runnerId: `run_faults_${suffix}`, handlers: { build: handler }, concurrency: 1, leaseMs: 15_000, heartbeatMs: 1_000 });
 });
 
 afterAll(async () => {
@@ -83,14 +83,14 @@ describe('build faults', () => {
 
   it('fails a build that outlives its timeout, saying so', async () => {
     const id = await start('FROM debian:bookworm\nRUN sleep 300\n');
-    const b = await until(finished(id), 30_000);
+    const b = await until(finished(id), 60_000);
     expect(b.status).toBe('failed');
     expect(b.error).toMatch(/timed out after 12s/);
   });
 
   it('fails a memory bomb with the memory limit as the reason', async () => {
     const id = await start('FROM debian:bookworm\nRUN head -c 1000m /dev/zero | tail\n');
-    const b = await until(finished(id), 30_000);
+    const b = await until(finished(id), 60_000);
     expect(b.status).toBe('failed');
     expect(b.error).toMatch(/memory/i);
   });
