@@ -1,5 +1,6 @@
 // Global setup for integration tests: a private Postgres and S3 server on free ports under
 // .berth-test/<run>, migrated, with an admin token; removed afterwards. Runs beside a live stack.
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -19,26 +20,40 @@ declare module 'vitest' {
   }
 }
 
-function removeAbandonedRuns(base: string): void {
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Removes what earlier test runs left when they were killed before their teardown: a run dir is
+ * named for the vitest process that made it; once that process is gone, its Postgres and S3 server
+ * (which outlive it) are stopped and the dir removed. Runs whose process lives are left alone.
+ */
+async function removeAbandonedRuns(base: string): Promise<void> {
   if (!existsSync(base)) return;
   for (const name of readdirSync(base)) {
-    const pidFile = join(base, name, 'postgres', 'data', 'postmaster.pid');
-    if (existsSync(pidFile)) {
+    const owner = Number(/^run-\d+-(\d+)$/.exec(name)?.[1]);
+    if (owner && isAlive(owner)) continue;
+    const dir = join(base, name);
+    spawnSync('pkill', ['-INT', '-f', dir]);
+    const pidFile = join(dir, 'postgres', 'data', 'postmaster.pid');
+    for (let i = 0; i < 100 && existsSync(pidFile); i++) {
       const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-      try {
-        process.kill(pid, 0);
-        continue; // another test run is live
-      } catch {
-        // dead: fall through
-      }
+      if (!pid || !isAlive(pid)) break;
+      await new Promise((r) => setTimeout(r, 100));
     }
-    rmSync(join(base, name), { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
 export default async function setup(project: TestProject) {
   const base = join(repoRoot, '.berth-test');
-  removeAbandonedRuns(base);
+  await removeAbandonedRuns(base);
   const home = join(base, `run-${Date.now()}-${process.pid}`);
   mkdirSync(home, { recursive: true });
   const services = await startServices({
