@@ -51,12 +51,21 @@ export function createContainerHandlers(o: ContainerHandlerOptions): Record<stri
     if ((await countLiveContainersOn(db, runnerId)) >= o.maxContainers) throw new RetryableError(`Cannot run container "${id}" here: runner ${runnerId} is full`);
     const placed = await withLease(db, lease, (tx) => placeContainer(tx, id, runnerId));
     if (!placed) throw new Error(`Cannot run container "${id}": it is ${row.status}${row.runnerId ? ` on runner ${row.runnerId}` : ''}`);
-    try {
-      const info = await service.start(placed);
-      return { runnerId, pid: info.pid, address: info.address, ports: info.ports };
-    } catch (error) {
-      await withLease(db, lease, (tx: Db) => markContainerExited(tx, id, runnerId, { status: 'dead', exitCode: null, exitReason: (error as Error).message }));
-      throw error;
+    // A start that failed before the process ran (runc or network set-up) is tried once more: start()
+    // tears the failed attempt's files down first, and such failures are seen to be transient.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const info = await service.start(placed);
+        return { runnerId, pid: info.pid, address: info.address, ports: info.ports };
+      } catch (error) {
+        const message = (error as Error).message;
+        if (attempt === 1 && !service.supervisor.has(id) && /before the process started/.test(message)) {
+          await new Promise((r) => setTimeout(r, 500));
+          continue;
+        }
+        await withLease(db, lease, (tx: Db) => markContainerExited(tx, id, runnerId, { status: 'dead', exitCode: null, exitReason: message }));
+        throw error;
+      }
     }
   };
 
