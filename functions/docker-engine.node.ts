@@ -5,13 +5,10 @@ import { serve } from '@hono/node-server';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
-import { createDb } from '../db/client';
 import { readFunctionsConfig } from './config';
 import { createDockerApp } from './docker/index';
 import { handleHijack } from './docker/hijack.node.ts';
-import type { Platform } from './platform';
-import { createNativeUploadHasher } from './registry/native-hasher.node.ts';
-import { createS3Client } from './storage/s3';
+import { createNodePlatform } from './node-platform.node.ts';
 
 /** Where the runner on this machine serves attach sessions (runner/container/attach.ts). */
 export function runnerAttachSocket(env: Record<string, string | undefined>): string {
@@ -20,17 +17,7 @@ export function runnerAttachSocket(env: Record<string, string | undefined>): str
 
 export function startDockerEngine(env: Record<string, string | undefined>, port: number, hostname = '127.0.0.1') {
   const config = readFunctionsConfig(env);
-  const { db, sql } = createDb(config.databaseUrl, { max: 20 });
-  const platform: Platform = {
-    db,
-    s3: createS3Client(config.s3),
-    bucket: config.s3.bucket,
-    publicUrl: config.publicUrl,
-    registrySecret: config.registrySecret,
-    uploadHasher: createNativeUploadHasher(),
-    appsDomain: config.appsDomain,
-    limits: { contextBytes: config.contextBytes },
-  };
+  const { platform, sql } = createNodePlatform(config);
   const fetch = createDockerApp(() => platform);
   const server = serve({ fetch: (req: Request) => fetch(req), port, hostname }) as Server;
   // Streams (build progress, logs -f, wait) stay open as long as the work they follow.

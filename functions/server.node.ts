@@ -1,26 +1,12 @@
 // The Node entry: one shared Postgres pool and S3 client for the process.
 import { serve } from '@hono/node-server';
-import { createDb } from '../db/client';
 import { createApp } from './app';
 import { readFunctionsConfig } from './config';
-import type { Platform } from './platform';
-import { createNativeUploadHasher } from './registry/native-hasher.node.ts';
-import { createS3Client } from './storage/s3';
+import { createNodePlatform } from './node-platform.node.ts';
 
 export function startFunctions(env: Record<string, string | undefined>, port: number, hostname = '127.0.0.1') {
   const config = readFunctionsConfig(env);
-  const { db, sql } = createDb(config.databaseUrl, { max: 20 });
-  const platform: Platform = {
-    db,
-    s3: createS3Client(config.s3),
-    bucket: config.s3.bucket,
-    publicUrl: config.publicUrl,
-    registrySecret: config.registrySecret,
-    blobRedirect: config.blobRedirect && { s3: config.s3, ...config.blobRedirect },
-    uploadHasher: createNativeUploadHasher(),
-    appsDomain: config.appsDomain,
-    limits: { contextBytes: config.contextBytes },
-  };
+  const { platform, sql } = createNodePlatform(config);
   const app = createApp(() => platform);
   const server = serve({ fetch: app.fetch, port, hostname });
   return {

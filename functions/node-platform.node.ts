@@ -1,0 +1,23 @@
+// The Platform of a Node process: one shared Postgres pool, one S3 client, node:crypto for uploads.
+// Both Node entries (the functions and the Docker Engine API) serve from it, so they cannot drift.
+import { createDb, type Sql } from '../db/client';
+import type { FunctionsConfig } from './config';
+import type { Platform } from './platform';
+import { createNativeUploadHasher } from './registry/native-hasher.node.ts';
+import { createS3Client } from './storage/s3';
+
+export function createNodePlatform(config: FunctionsConfig): { platform: Platform; sql: Sql } {
+  const { db, sql } = createDb(config.databaseUrl, { max: 20 });
+  const platform: Platform = {
+    db,
+    s3: createS3Client(config.s3),
+    bucket: config.s3.bucket,
+    publicUrl: config.publicUrl,
+    registrySecret: config.registrySecret,
+    blobRedirect: config.blobRedirect && { s3: config.s3, ...config.blobRedirect },
+    uploadHasher: createNativeUploadHasher(),
+    appsDomain: config.appsDomain,
+    limits: { contextBytes: config.contextBytes },
+  };
+  return { platform, sql };
+}
