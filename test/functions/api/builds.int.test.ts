@@ -9,6 +9,7 @@ import { contextKey } from '../../../functions/storage/blob-store';
 import { openTestApp } from './test-client';
 import { extract } from 'tar-stream';
 import { Readable } from 'node:stream';
+import { ustarOf } from '../../support/ustar';
 
 const t = openTestApp({ limits: { contextBytes: 256 * 1024 } });
 afterAll(() => t.sql.end());
@@ -40,35 +41,12 @@ async function tarEntries(bytes: Buffer): Promise<Record<string, string>> {
   return out;
 }
 
-/** A tar with one file, written by the reference implementation. */
-function tarOf(files: Record<string, string>): Buffer {
-  const blocks: Buffer[] = [];
-  for (const [name, content] of Object.entries(files)) {
-    const h = Buffer.alloc(512);
-    h.write(name, 0);
-    h.write('0000644\0', 100);
-    h.write('0000000\0', 108);
-    h.write('0000000\0', 116);
-    h.write(content.length.toString(8).padStart(11, '0') + '\0', 124);
-    h.write('00000000000\0', 136);
-    h.write('        ', 148);
-    h.write('0', 156);
-    h.write('ustar\0', 257);
-    h.write('00', 263);
-    let sum = 0;
-    for (const b of h) sum += b;
-    h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
-    blocks.push(h, Buffer.from(content), Buffer.alloc((512 - (content.length % 512)) % 512));
-  }
-  blocks.push(Buffer.alloc(1024));
-  return Buffer.concat(blocks);
-}
 
 describe('POST /api/v1/apps/{app}/builds', () => {
   it('takes a dockerfile part and a tar context, stores the context by digest and queues a build job', async () => {
     const u = await t.signUp();
     const app = await t.createAppNamed(u.token);
-    const context = tarOf({ 'hello.txt': 'hello\n' });
+    const context = ustarOf({ 'hello.txt': 'hello\n' });
     const form = new FormData();
     form.append('dockerfile', new Blob([MULTI_STAGE]), 'Dockerfile');
     form.append('context', new Blob([new Uint8Array(context)]), 'context.tar');
@@ -96,7 +74,7 @@ describe('POST /api/v1/apps/{app}/builds', () => {
     const u = await t.signUp();
     const app = await t.createAppNamed(u.token);
     for (const [bytes, type] of [
-      [gzipSync(tarOf({ a: 'b' })), 'application/gzip'],
+      [gzipSync(ustarOf({ a: 'b' })), 'application/gzip'],
       [zipSync({ Dockerfile: new TextEncoder().encode('FROM scratch\n') }), 'application/zip'],
     ] as const) {
       const form = new FormData();
@@ -166,7 +144,7 @@ describe('POST /api/v1/apps/{app}/builds', () => {
     const form = () => {
       const f = new FormData();
       f.append('dockerfile', 'FROM scratch\n');
-      f.append('context', new Blob([new Uint8Array(tarOf({ a: 'b' }))]), 'c.tar');
+      f.append('context', new Blob([new Uint8Array(ustarOf({ a: 'b' }))]), 'c.tar');
       return f;
     };
     const first = await t.call(u.token, 'POST', `/api/v1/apps/${app}/builds`, form(), { 'idempotency-key': key });
@@ -218,7 +196,7 @@ describe('POST /api/v1/apps/{app}/builds', () => {
       const u = await big.signUp();
       const app = await big.createAppNamed(u.token);
       const payload = new Uint8Array(9 * 1024 * 1024).map((_, i) => (i * 31) & 255);
-      const context = Buffer.concat([tarOf({ small: 's' }).subarray(0, 512 + 512), Buffer.from(payload)]);
+      const context = Buffer.concat([ustarOf({ small: 's' }).subarray(0, 512 + 512), Buffer.from(payload)]);
       const form = new FormData();
       form.append('context', new Blob([new Uint8Array(context)]), 'c.tar');
       const res = await big.call(u.token, 'POST', `/api/v1/apps/${app}/builds`, form);

@@ -10,6 +10,7 @@ import { contextKey } from '../../../functions/storage/blob-store';
 import { createS3Client, readS3Config } from '../../../functions/storage/s3';
 import { startWranglerDev, type WranglerDev } from '../../support/wrangler-dev';
 import { eq } from 'drizzle-orm';
+import { ustarOf } from '../../support/ustar';
 
 const stack = inject('stack');
 const LIMIT = 20 * 1024 * 1024;
@@ -32,22 +33,8 @@ afterAll(async () => {
 
 /** A tar whose one member is `size` bytes of a fixed pattern. */
 function tarWith(size: number): Uint8Array {
-  const h = Buffer.alloc(512);
-  h.write('big.bin', 0);
-  h.write('0000644\0', 100);
-  h.write('0000000\0', 108);
-  h.write('0000000\0', 116);
-  h.write(size.toString(8).padStart(11, '0') + '\0', 124);
-  h.write('00000000000\0', 136);
-  h.write('        ', 148);
-  h.write('0', 156);
-  h.write('ustar\0', 257);
-  h.write('00', 263);
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
   const body = Buffer.alloc(size).map((_, i) => (i * 17 + (i >> 9)) & 255);
-  return new Uint8Array(Buffer.concat([h, body, Buffer.alloc((512 - (size % 512)) % 512), Buffer.alloc(1024)]));
+  return new Uint8Array(ustarOf({ 'big.bin': body }));
 }
 
 describe('builds on workerd', () => {

@@ -3,6 +3,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ustarOf } from '../../support/ustar';
 
 export interface Blob {
   digest: string;
@@ -16,22 +17,7 @@ function sha(b: Uint8Array): string {
 
 /** A ustar archive of one file holding `content` (uncompressed layers keep digest = diff_id). */
 export function tarOf(name: string, content: Uint8Array): Uint8Array {
-  const header = Buffer.alloc(512);
-  header.write(name, 0, 100);
-  header.write('0000644\0', 100);
-  header.write('0000000\0', 108);
-  header.write('0000000\0', 116);
-  header.write(content.length.toString(8).padStart(11, '0') + '\0', 124);
-  header.write('00000000000\0', 136);
-  header.write('        ', 148);
-  header.write('0', 156);
-  header.write('ustar\0', 257);
-  header.write('00', 263);
-  let sum = 0;
-  for (const b of header) sum += b;
-  header.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
-  const pad = (512 - (content.length % 512)) % 512;
-  return Buffer.concat([header, content, Buffer.alloc(pad + 1024)]);
+  return ustarOf({ [name]: content });
 }
 
 export class OciLayout {
