@@ -87,8 +87,6 @@ export function buildContainerMeta(row: Container, image: ResolvedImage, default
   if (spec.tty) overrides.tty = spec.tty;
   if (spec.hostname) overrides.hostname = spec.hostname;
   const plan = buildContainerPlan(image.config.config, overrides, image.files, row.id.slice(0, 12));
-  // A TTY needs a console socket the shim does not provide yet: the process gets pipes.
-  plan.terminal = false;
   const meta: ContainerMeta = {
     key: row.id,
     runcId: runcIdFor(row.id),

@@ -1,4 +1,4 @@
-// Job handlers for containers: 'run' places and starts one here, 'stop', 'remove' and 'exec' act on
+// Job handlers for containers: 'run' places and starts one here, 'stop', 'remove', 'exec' and 'signal' act on
 // one placed here (their jobs carry this runner's id). Payloads are checked: a job row is input.
 import type { Db } from '../../db/client';
 import { countLiveContainersOn, getContainer, markContainerExited, markContainerRemoved, placeContainer, setContainerStopping } from '../../db/queries/container-runs';
@@ -20,14 +20,6 @@ function readStringArray(value: unknown, what: string): string[] | undefined {
   if (value === undefined || value === null) return undefined;
   if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw new Error(`Cannot handle container job: ${what} must be a list of strings`);
   return value as string[];
-}
-
-/** `uid[:gid]` as numbers; names need the image's files, which an exec does not re-read. */
-export function parseExecUser(value: unknown): { uid: number; gid: number } | undefined {
-  if (value === undefined || value === null || value === '') return undefined;
-  const m = typeof value === 'string' ? /^(\d{1,10})(?::(\d{1,10}))?$/.exec(value) : null;
-  if (!m) throw new Error(`Cannot exec as user "${String(value)}": give a numeric uid[:gid]`);
-  return { uid: Number(m[1]), gid: Number(m[2] ?? 0) };
 }
 
 export interface ContainerHandlerOptions {
@@ -105,9 +97,19 @@ export function createContainerHandlers(o: ContainerHandlerOptions): Record<stri
     if (!command || command.length === 0) throw new Error(`Cannot exec in container "${id}": no command given`);
     const env = p.env && typeof p.env === 'object' && !Array.isArray(p.env) ? Object.entries(p.env as Record<string, unknown>).map(([k, v]) => `${k}=${String(v)}`) : readStringArray(p.env, 'env');
     const cwd = typeof p.workdir === 'string' && p.workdir.startsWith('/') ? p.workdir : undefined;
-    const r = await service.supervisor.exec(id, command, { env, cwd, user: parseExecUser(p.user) });
+    const user = typeof p.user === 'string' && p.user !== '' ? await service.supervisor.resolveUser(id, p.user) : undefined;
+    const r = await service.supervisor.exec(id, command, { env, cwd, user });
     return { exitCode: r.code, output: (r.stdout + r.stderr).slice(0, MAX_OUTPUT) };
   };
 
-  return { run, stop, remove, exec };
+  const signal: JobHandler = async ({ job }) => {
+    await o.ready;
+    const id = readContainerId(job.payload);
+    const sig = (job.payload as { signal?: unknown }).signal;
+    if (typeof sig !== 'string' || !/^(SIG[A-Z0-9]{2,8}|\d{1,2})$/.test(sig)) throw new Error(`Cannot signal container "${id}": "${String(sig)}" is not a signal`);
+    await service.supervisor.signal(id, sig);
+    return { signalled: sig };
+  };
+
+  return { run, stop, remove, exec, signal };
 }

@@ -64,7 +64,11 @@ export function createContainerRuntime(config: ContainerRuntimeConfig, env: Node
     await mkdir(config.home, { recursive: true, mode: 0o711 });
     await layers.open();
     const report = await service.reconcile();
-    attachServer = await serveAttach(join(config.home, 'attach.sock'), (id) => service.supervisor.attach(id));
+    attachServer = await serveAttach(join(config.home, 'attach.sock'), {
+      attach: (req, gone) => service.supervisor.attach(req, gone),
+      resize: (req) => service.supervisor.resize(req),
+      exec: (req) => service.supervisor.execSession(req),
+    });
     log(`reconciled: adopted ${report.adopted.length}, restarted ${report.restarted.length}, exited ${report.exited.length}, cleaned ${report.cleaned.length}, lost ${report.lost.length}${report.errors.length ? `; errors: ${report.errors.join('; ')}` : ''}`);
   })();
   ready.catch((e: unknown) => log(`reconcile failed: ${(e as Error).message}`));

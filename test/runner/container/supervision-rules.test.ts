@@ -4,11 +4,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildContainerMeta, fromPortMappings, toPortMappings } from '../../../runner/container/container-service';
 import { buildDeploymentContainers, judgeReadiness, toHealthPlan } from '../../../runner/container/deploy';
-import { parseExecUser } from '../../../runner/container/handlers';
 import { applyProbeResult } from '../../../runner/container/health';
 import { LogTail, splitLines, type LogLineOut } from '../../../runner/container/log-tail';
 import { formatRestartPolicy, nextRestartDelay, parseRestartPolicy, shouldRestart } from '../../../runner/container/restart-policy';
-import { buildShimArgv } from '../../../runner/container/shim';
+import { buildShimArgv, SHIM_SCRIPT } from '../../../runner/container/shim';
 import { buildExecArgv } from '../../../runner/container/supervisor';
 import { runcIdFor } from '../../../runner/container/container-files';
 import { readAppConfig } from '../../../functions/api/app-config';
@@ -106,11 +105,20 @@ describe('argv', () => {
     expect(buildShimArgv(runc, 'berth-abc', { bundle: '/b', runcLog: '/b/runc.log', exitFile: '/s/exit', stdout: '/s/o', stderr: '/s/e' })).toEqual([
       '/bin/sh',
       '-c',
-      'e=$1; shift; "$@"; c=$?; echo "$c" > "$e.tmp" && mv "$e.tmp" "$e"',
+      SHIM_SCRIPT,
       'berth-shim',
       '/s/exit',
+      '',
+      '',
       'runc', '--root', '/run/berth/runc', '--log', '/b/runc.log', '--log-format', 'json', 'run', '--bundle', '/b', 'berth-abc',
     ]);
+  });
+
+  it('refuses a terminal without a stdin FIFO, and a path its quoting cannot carry', () => {
+    const paths = { bundle: '/b', runcLog: '/b/runc.log', exitFile: '/s/exit', stdout: '/s/o', stderr: '/s/e' };
+    expect(() => buildShimArgv(runc, 'berth-abc', { ...paths, terminal: true })).toThrow('it needs a stdin FIFO');
+    expect(() => buildShimArgv(runc, 'berth-abc', { ...paths, bundle: "/it's", stdin: '/s/in', terminal: true })).toThrow('a path contains a quote');
+    expect(buildShimArgv(runc, 'berth-abc', { ...paths, stdin: '/s/in', terminal: true }).slice(4, 7)).toEqual(['/s/exit', '/s/in', 'tty']);
   });
 
   it('execs as the container user unless told otherwise', () => {
@@ -119,9 +127,7 @@ describe('argv', () => {
     expect(buildExecArgv(runc, meta, ['env'], { user: { uid: 0, gid: 0 }, cwd: '/', env: ['A=1'] })).toEqual([
       'runc', '--root', '/run/berth/runc', 'exec', '--user', '0:0', '--cwd', '/', '--env', 'A=1', 'berth-abc', 'env',
     ]);
-    expect(parseExecUser('1000:50')).toEqual({ uid: 1000, gid: 50 });
-    expect(parseExecUser(undefined)).toBeUndefined();
-    expect(() => parseExecUser('www-data')).toThrow('Cannot exec as user "www-data"');
+    expect(buildExecArgv(runc, meta, ['sh'], { tty: true })).toEqual(['runc', '--root', '/run/berth/runc', 'exec', '--user', '33:33', '--cwd', '/srv', '--tty', 'berth-abc', 'sh']);
   });
 
   it('names runc containers from the row id and refuses anything else', () => {
