@@ -49,6 +49,7 @@ export function createContainerRuntime(config: ContainerRuntimeConfig, env: Node
       stateDir: join(config.home, 'cni'),
     },
     resolvConf: buildResolvConf(hostResolv, ['1.1.1.1', '9.9.9.9']),
+    ...(env.BERTH_CONTAINER_LOG_LINES ? { keepLogLines: Math.max(100, Number(env.BERTH_CONTAINER_LOG_LINES) || 20_000) } : {}),
     resolveImage: async (ref, digest, holder) => {
       const image = await resolveImage({ db, blobs, layers }, ref, digest);
       // Eviction skips layers under a lease; the lease lives until the container is removed.

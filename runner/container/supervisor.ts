@@ -434,7 +434,8 @@ export class Supervisor {
     if (req.from === 'start' && (!m || m.state === 'exited' || !m.spawnOffsets)) m = await this.waitForLaunch(key, gone);
     if (!m || (req.from !== 'start' && m.state !== 'running')) throw new Error(`Cannot attach to container "${key}": it is not running here`);
     if (req.stdin && !m.meta.openStdin) throw new Error(`Cannot attach stdin to container "${key}": it was not created with stdin open`);
-    const from = req.from === 'beginning' ? { stdout: 0, stderr: 0 } : req.from === 'start' ? m.spawnOffsets! : readLogOffsets(m.paths);
+    // The beginning that is left: rotation frees what was delivered (see log-tail.ts).
+    const from = req.from === 'beginning' ? { ...m.tail.holes } : req.from === 'start' ? m.spawnOffsets! : readLogOffsets(m.paths);
     const drained = deferred();
     m.draining.add(drained.promise);
     const target = m;
