@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:net';
+import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createDb } from '../../db/client';
 import { rescheduleContainersOfDeadRunners } from '../../db/queries/container-runs';
@@ -82,7 +83,16 @@ export function createContainerRuntime(config: ContainerRuntimeConfig, env: Node
   }, Number(env.BERTH_RESCHEDULE_MS ?? 5_000));
   timer.unref();
   const handlers = {
-    ...createContainerHandlers({ service, runnerId: config.id, home: config.home, maxContainers: Number(env.BERTH_RUNNER_MAX_CONTAINERS ?? 50), ready }),
+    ...createContainerHandlers({
+      service,
+      runnerId: config.id,
+      home: config.home,
+      maxContainers: Number(env.BERTH_RUNNER_MAX_CONTAINERS ?? 50),
+      // Memory for containers: what the machine has, less 512 MiB for the runner and the system.
+      memoryMb: Number(env.BERTH_RUNNER_MEMORY_MB ?? Math.max(256, Math.floor(totalmem() / 1024 / 1024) - 512)),
+      defaultMemoryMb: Number(env.BERTH_CONTAINER_DEFAULT_MEMORY_MB ?? 256),
+      ready,
+    }),
     deploy: createDeployHandler(),
   };
   return {
