@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEmbeddedPostgres } from './postgres';
+import { LOCAL_S3_CREDENTIALS } from './s3/credentials';
 
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 /**
@@ -121,8 +122,8 @@ export async function startServices(o: ServiceOptions): Promise<Services> {
         S3_ENDPOINT: `http://127.0.0.1:${o.s3Port}`,
         S3_BUCKET: bucket,
         S3_REGION: 'us-east-1',
-        S3_ACCESS_KEY_ID: 'S3RVER',
-        S3_SECRET_ACCESS_KEY: 'S3RVER',
+        S3_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
+        S3_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
         S3_FORCE_PATH_STYLE: 'true',
       });
       stops.push(() => stopChild(child));
