@@ -7,7 +7,7 @@ export interface S3Config {
   bucket: string;
   accessKeyId: string;
   secretAccessKey: string;
-  /** s3rver and MinIO want path-style addressing. */
+  /** The embedded S3 server and MinIO want path-style addressing. */
   forcePathStyle: boolean;
 }
 

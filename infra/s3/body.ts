@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { AwsChunkedDecoder, STREAMING_MODES } from './aws-chunked';
 import { BodyChecks } from './checksums';
 import { S3Error } from './errors';
-import type { Authentication } from './sigv4';
+import type { S3Call } from './call';
 
 /** S3's limit for one PUT (and one part). */
 export const MAX_PUT_BYTES = 5 * 1024 * 1024 * 1024;
@@ -28,13 +28,16 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(v) ? v.join(',') : v;
 }
 
-function prepare(req: IncomingMessage, auth: Authentication, maxBytes: number): Prepared {
+type BodyCall = Pick<S3Call, 'req' | 'auth' | 'body' | 'spooledLength'>;
+
+function prepare(call: BodyCall, maxBytes: number): Prepared {
+  const { req, auth } = call;
   const streaming = auth.payloadHash.startsWith('STREAMING-');
   if (streaming && !(STREAMING_MODES as readonly string[]).includes(auth.payloadHash)) {
     throw new S3Error('InvalidArgument', `x-amz-content-sha256 "${auth.payloadHash.slice(0, 60)}" is not a streaming mode S3 knows`);
   }
   const lengthHeader = streaming ? 'x-amz-decoded-content-length' : 'content-length';
-  const raw = header(req, lengthHeader);
+  const raw = !streaming && call.spooledLength !== undefined ? String(call.spooledLength) : header(req, lengthHeader);
   if (raw === undefined) throw new S3Error('MissingContentLength', `You must provide the ${streaming ? 'x-amz-decoded-content-length' : 'Content-Length'} HTTP header`);
   if (!/^\d+$/.test(raw)) throw new S3Error('InvalidArgument', `${lengthHeader} "${raw.slice(0, 40)}" is not a number`);
   const length = Number(raw);
@@ -51,7 +54,7 @@ function prepare(req: IncomingMessage, auth: Authentication, maxBytes: number): 
     for (const name of trailer.split(',').map((s) => s.trim().toLowerCase())) checks.addChecksum(name, undefined);
   }
   const decoder = streaming ? new AwsChunkedDecoder(auth) : undefined;
-  return { source: decoder ? [req, decoder] : [req], length, checks, decoder };
+  return { source: decoder ? [call.body, decoder] : [call.body], length, checks, decoder };
 }
 
 function checking(checks: BodyChecks): Transform {
@@ -79,9 +82,27 @@ function asS3Error(err: unknown): unknown {
   return err;
 }
 
+/** Copies a body as it arrives into `path`, at most `maxBytes`: its length, when no header gave it. */
+export async function spool(req: IncomingMessage, path: string, maxBytes = MAX_PUT_BYTES): Promise<number> {
+  const out = createWriteStream(path, { highWaterMark: FILE_BUFFER });
+  const limit = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      if (out.bytesWritten + out.writableLength + chunk.length > maxBytes) done(new S3Error('EntityTooLarge', `The request body exceeds ${maxBytes} bytes`));
+      else done(null, chunk);
+    },
+  });
+  try {
+    await pipeline(req, limit, out);
+    return out.bytesWritten;
+  } catch (err) {
+    await rm(path, { force: true });
+    throw asS3Error(err);
+  }
+}
+
 /** Streams the body into `path`; removes the file and throws when the body is wrong in any way. */
-export async function receiveToFile(req: IncomingMessage, auth: Authentication, path: string, maxBytes = MAX_PUT_BYTES): Promise<number> {
-  const p = prepare(req, auth, maxBytes);
+export async function receiveToFile(call: BodyCall, path: string, maxBytes = MAX_PUT_BYTES): Promise<number> {
+  const p = prepare(call, maxBytes);
   const out = createWriteStream(path, { highWaterMark: FILE_BUFFER });
   try {
     await pipeline([...p.source, ...(p.checks.empty ? [] : [checking(p.checks)]), out]);
@@ -94,13 +115,13 @@ export async function receiveToFile(req: IncomingMessage, auth: Authentication, 
 }
 
 /** Reads a small body (an XML document) into memory. */
-export async function receiveSmall(req: IncomingMessage, auth: Authentication, maxBytes: number): Promise<Buffer> {
-  const p = prepare(req, auth, maxBytes);
+export async function receiveSmall(call: BodyCall, maxBytes: number): Promise<Buffer> {
+  const p = prepare(call, maxBytes);
   const chunks: Buffer[] = [];
   let received = 0;
   try {
     // The callback form forwards a broken request into the decoder, so the loop below ends.
-    const source = p.decoder ? pipelineCallback(req, p.decoder, () => {}) : req;
+    const source = p.decoder ? pipelineCallback(call.body, p.decoder, () => {}) : call.body;
     for await (const chunk of source as AsyncIterable<Buffer>) {
       received += chunk.length;
       if (received > maxBytes) throw new S3Error('EntityTooLarge', `The request body exceeds ${maxBytes} bytes`);

@@ -145,7 +145,7 @@ export async function deleteObjects(call: S3Call): Promise<void> {
   if (!hasIntegrity && !/^[0-9a-f]{64}$/.test(call.auth.payloadHash)) {
     throw new S3Error('InvalidRequest', 'Missing required header for this request: Content-MD5 or x-amz-checksum-*');
   }
-  const xml = (await receiveSmall(call.req, call.auth, 2 << 20)).toString('utf8');
+  const xml = (await receiveSmall(call, 2 << 20)).toString('utf8');
   requireRoot(xml, 'Delete');
   const quiet = readText(xml, 'Quiet') === 'true';
   const objects = readElements(xml, 'Object');

@@ -1,5 +1,6 @@
 // One S3 request as the handlers see it, and how they answer.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { MultipartStore } from './multipart';
 import type { ObjectMetadata, ObjectStore } from './object-store';
 import { STORED_HEADERS } from './object-store';
@@ -9,6 +10,10 @@ export interface S3Call {
   req: IncomingMessage;
   res: ServerResponse;
   auth: Authentication;
+  /** The request body: the request itself, or its spooled copy (see server.ts). */
+  body: Readable;
+  /** The body's length when it arrived without Content-Length and was spooled to learn it. */
+  spooledLength?: number;
   /** '' for the service (ListBuckets). */
   bucket: string;
   /** '' for bucket operations. */

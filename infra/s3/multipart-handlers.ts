@@ -27,14 +27,14 @@ export async function uploadPart(call: S3Call): Promise<void> {
   const partNumber = parsePartNumber(call.query.get('partNumber'), 'Part number');
   const upload = await call.uploads.load(call.bucket, call.key, uploadId(call));
   const temp = call.objects.tempPath();
-  await receiveToFile(call.req, call.auth, temp);
+  await receiveToFile(call, temp);
   const info = await call.uploads.putPart(upload, partNumber, temp);
   send(call, 200, { ETag: `"${info.etag}"` });
 }
 
 export async function completeMultipartUpload(call: S3Call): Promise<void> {
   const upload = await call.uploads.load(call.bucket, call.key, uploadId(call));
-  const xml = (await receiveSmall(call.req, call.auth, 4 << 20)).toString('utf8');
+  const xml = (await receiveSmall(call, 4 << 20)).toString('utf8');
   requireRoot(xml, 'CompleteMultipartUpload');
   const parts = readElements(xml, 'Part').map((p) => {
     const n = readText(p, 'PartNumber');

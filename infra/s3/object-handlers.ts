@@ -13,7 +13,7 @@ export async function putObject(call: S3Call): Promise<void> {
   await call.objects.requireBucket(call.bucket);
   call.objects.dataPath(call.bucket, call.key);
   const temp = call.objects.tempPath();
-  await receiveToFile(call.req, call.auth, temp);
+  await receiveToFile(call, temp);
   const info = await call.objects.commit(temp, call.bucket, call.key, metadataFromRequest(call));
   send(call, 200, { ETag: `"${info.etag}"` });
 }

@@ -1,4 +1,4 @@
-// skopeo push and pull of the same ~150 MB image to Berth (Node entry + s3rver) and to CNCF
+// skopeo push and pull of the same ~150 MB image to Berth (Node entry + the embedded S3 server) and to CNCF
 // distribution (Debian's docker-registry, filesystem driver), medians of a few runs, and the ratio.
 //   npx tsx test/bench/registry.ts [runs=3] [megabytes=150]
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -133,7 +133,7 @@ async function main() {
       const r = times[t.name]!;
       console.log(`  ${t.name.padEnd(12)} push ${median(r.push).toFixed(2)} s (${mbps(median(r.push)).toFixed(0)} MiB/s)   pull ${median(r.pull).toFixed(2)} s (${mbps(median(r.pull)).toFixed(0)} MiB/s)`);
     }
-    console.log(`  ${'s3rver alone'.padEnd(12)} put  ${median(s3times.put).toFixed(2)} s (${mbps(median(s3times.put)).toFixed(0)} MiB/s)   get  ${median(s3times.get).toFixed(2)} s (${mbps(median(s3times.get)).toFixed(0)} MiB/s)   (3 objects at once, SDK in this process)`);
+    console.log(`  ${'S3 alone'.padEnd(12)} put  ${median(s3times.put).toFixed(2)} s (${mbps(median(s3times.put)).toFixed(0)} MiB/s)   get  ${median(s3times.get).toFixed(2)} s (${mbps(median(s3times.get)).toFixed(0)} MiB/s)   (3 objects at once, SDK in this process)`);
     const ratio = (name: string, k: 'push' | 'pull') => median(times.distribution![k]) / median(times[name]![k]);
     for (const name of ['berth', 'berth+redirect']) {
       console.log(`  ratio ${name}/distribution throughput: push ${ratio(name, 'push').toFixed(2)}x   pull ${ratio(name, 'pull').toFixed(2)}x`);
