@@ -9,6 +9,7 @@ import type { Readable } from 'node:stream';
 import { createBucket, deleteBucket, deleteObjects, headBucket, listBuckets, listObjects } from './bucket-handlers';
 import type { S3Call } from './call';
 import { renderError, S3Error } from './errors';
+import { importS3rverObjects } from './import-s3rver';
 import { MultipartStore } from './multipart';
 import { abortMultipartUpload, completeMultipartUpload, createMultipartUpload, listParts, uploadPart } from './multipart-handlers';
 import { copyObject, deleteObject, getObject, putObject } from './object-handlers';
@@ -151,6 +152,8 @@ function fail(req: IncomingMessage, res: ServerResponse, err: unknown, requestId
 export async function createS3Server(o: S3ServerOptions): Promise<Server> {
   const objects = new ObjectStore(o.root);
   await objects.init();
+  const imported = await importS3rverObjects(objects);
+  if (imported > 0) console.log(`s3: took over ${imported} objects stored by s3rver`);
   for (const b of o.buckets ?? []) {
     if (!BUCKET_NAME.test(b)) throw new Error(`Cannot create bucket "${b}": 3–63 of a-z, 0-9, '.' and '-'`);
     await objects.createBucket(b);
