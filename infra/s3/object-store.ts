@@ -25,6 +25,12 @@ export interface OpenObject extends ObjectInfo {
 }
 
 const MAX_KEY_BYTES = 1024;
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+/** S3's bucket naming rule: 3–63 of a-z, 0-9, '.' and '-', starting and ending alphanumeric. */
+export function isBucketName(name: string): boolean {
+  return BUCKET_NAME.test(name) && !name.includes('..');
+}
 const MAX_SEGMENT_CHARS = 240;
 
 export function encodeSegment(segment: string): string {
@@ -69,7 +75,9 @@ export class ObjectStore {
     await mkdir(this.tmpDir, { recursive: true });
   }
 
+  /** The bucket's directory; a name S3 would not allow (say `..`) never reaches the filesystem. */
   bucketDir(bucket: string): string {
+    if (!isBucketName(bucket)) throw new S3Error('NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket.slice(0, 100) });
     return join(this.root, bucket);
   }
 

@@ -13,7 +13,7 @@ import { importS3rverObjects } from './import-s3rver';
 import { MultipartStore } from './multipart';
 import { abortMultipartUpload, completeMultipartUpload, createMultipartUpload, listParts, uploadPart } from './multipart-handlers';
 import { copyObject, deleteObject, getObject, putObject } from './object-handlers';
-import { ObjectStore } from './object-store';
+import { isBucketName, ObjectStore } from './object-store';
 import { spool } from './body';
 import { verifyRequest, type Authentication, type Credentials } from './sigv4';
 import { s3Document } from './xml';
@@ -26,8 +26,6 @@ export interface S3ServerOptions {
   /** Buckets created at start when missing. */
   buckets?: string[];
 }
-
-const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 /** Subresources S3 has and this server does not: refused plainly rather than misread as a plain GET/PUT. */
 const UNSUPPORTED = [
@@ -113,7 +111,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, o: S3ServerOpti
     }
     body = createReadStream(path, { highWaterMark: 1 << 20 });
   }
-  if (bucket && !BUCKET_NAME.test(bucket)) {
+  if (bucket && !isBucketName(bucket)) {
     if (req.method === 'PUT' && !key) throw new S3Error('InvalidBucketName', `The specified bucket "${bucket.slice(0, 100)}" is not valid: 3–63 of a-z, 0-9, '.' and '-'`);
     throw new S3Error('NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket.slice(0, 100) });
   }
@@ -155,7 +153,7 @@ export async function createS3Server(o: S3ServerOptions): Promise<Server> {
   const imported = await importS3rverObjects(objects);
   if (imported > 0) console.log(`s3: took over ${imported} objects stored by s3rver`);
   for (const b of o.buckets ?? []) {
-    if (!BUCKET_NAME.test(b)) throw new Error(`Cannot create bucket "${b}": 3–63 of a-z, 0-9, '.' and '-'`);
+    if (!isBucketName(b)) throw new Error(`Cannot create bucket "${b}": 3–63 of a-z, 0-9, '.' and '-'`);
     await objects.createBucket(b);
   }
   const uploads = new MultipartStore(objects);

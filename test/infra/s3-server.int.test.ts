@@ -182,6 +182,8 @@ describe('S3 server', () => {
     await s3.send(new DeleteObjectCommand({ Bucket: config.bucket, Key: key('src') }));
     expect((await bytesOf(key('dst'))).equals(body)).toBe(true);
     expect(await failure(s3.send(new CopyObjectCommand({ Bucket: config.bucket, Key: key('dst2'), CopySource: `${config.bucket}/${key('src')}` })))).toMatchObject({ name: 'NoSuchKey' });
+    // A source outside the buckets is no bucket at all.
+    expect(await failure(s3.send(new CopyObjectCommand({ Bucket: config.bucket, Key: key('dst3'), CopySource: `../${config.bucket}/${key('dst')}` })))).toMatchObject({ name: 'NoSuchBucket' });
   });
 
   it('refuses a wrong secret, an unknown key and an unsigned request', async () => {
