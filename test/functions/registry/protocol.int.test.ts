@@ -2,6 +2,7 @@
 // tags, referrers, catalog, and the spec's error bodies.
 import { ListPartsCommand } from '@aws-sdk/client-s3';
 import { createHash, randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { createAccount, findAccountByName } from '../../../db/queries/accounts';
 import { findRepository, setRepositoryPublic } from '../../../db/queries/registry';
@@ -288,6 +289,37 @@ describe('blobs and uploads', () => {
     expect(done.status).toBe(201);
     const get = await req(`/v2/${repo}/blobs/${digest}`);
     expect(Buffer.from(await get.arrayBuffer()).equals(data)).toBe(true);
+  });
+
+  it('streams a whole-blob PATCH into S3, and keeps the upload at byte 0 when the client hangs up midway', async () => {
+    const repo = `${me.name}/first-chunk`;
+    const data = randomBytes(6 << 20);
+    const start = await req(`/v2/${repo}/blobs/uploads/`, { method: 'POST' });
+    const loc = start.headers.get('location')!;
+    // Declares 6 MiB, sends 1 MiB, and closes the connection.
+    const url = new URL(`${reg.url}${loc}`);
+    await new Promise<void>((resolve, reject) => {
+      const sock = connect(Number(url.port), url.hostname, () => {
+        sock.write(`PATCH ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: ${auth}\r\nContent-Length: ${data.length}\r\n\r\n`);
+        sock.write(data.subarray(0, 1 << 20), () => setTimeout(() => sock.destroy(), 200));
+      });
+      sock.on('close', () => resolve());
+      sock.on('error', reject);
+    });
+    const status = await req(loc);
+    expect(status.status).toBe(204);
+    expect(status.headers.get('range')).toBe('0-0');
+    const id = start.headers.get('docker-upload-uuid')!;
+    expect((await findUpload(reg.platform.db, id))?.pendingKey).toBeNull();
+    expect(await new BlobStore(reg.platform.s3, reg.platform.bucket).stat(`uploads/${id}/pending-${data.length}`)).toBeUndefined();
+    const patch = await req(loc, { method: 'PATCH', body: data });
+    expect(patch.status).toBe(202);
+    expect(patch.headers.get('range')).toBe(`0-${data.length - 1}`);
+    const done = await req(`${loc}?digest=${sha256(data)}`, { method: 'PUT' });
+    expect(done.status).toBe(201);
+    const get = await req(`/v2/${repo}/blobs/${sha256(data)}`, { headers: { range: 'bytes=1048570-1048579' } });
+    expect(get.status).toBe(206);
+    expect(Buffer.from(await get.arrayBuffer()).equals(data.subarray(1048570, 1048580))).toBe(true);
   });
 
   it('cancels an upload and drops its state', async () => {
