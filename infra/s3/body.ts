@@ -67,6 +67,18 @@ function checking(checks: BodyChecks): Transform {
   });
 }
 
+function atMost(length: number): Transform {
+  let seen = 0;
+  return new Transform({
+    readableHighWaterMark: 1 << 20,
+    transform(chunk: Buffer, _enc, done) {
+      seen += chunk.length;
+      if (seen > length) done(new S3Error('IncompleteBody', `The body carries more than the ${length} bytes x-amz-decoded-content-length declares`));
+      else done(null, chunk);
+    },
+  });
+}
+
 function finishChecks(p: Prepared, received: number): void {
   if (received !== p.length) throw new S3Error('IncompleteBody', `You did not provide the number of bytes specified: received ${received} of ${p.length}`);
   if (p.decoder) for (const [name, value] of p.decoder.trailers) if (name.startsWith('x-amz-checksum-')) p.checks.expect(name, value);
@@ -105,7 +117,9 @@ export async function receiveToFile(call: BodyCall, path: string, maxBytes = MAX
   const p = prepare(call, maxBytes);
   const out = createWriteStream(path, { highWaterMark: FILE_BUFFER });
   try {
-    await pipeline([...p.source, ...(p.checks.empty ? [] : [checking(p.checks)]), out]);
+    // A decoded body may run past its declared length; a Content-Length one cannot (Node's parser bounds it).
+    const bound = p.decoder ? [atMost(p.length)] : [];
+    await pipeline([...p.source, ...bound, ...(p.checks.empty ? [] : [checking(p.checks)]), out]);
     finishChecks(p, out.bytesWritten);
     return out.bytesWritten;
   } catch (err) {

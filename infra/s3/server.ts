@@ -122,7 +122,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, o: S3ServerOpti
   try {
     await handler({ req, res, auth, body, spooledLength: spooled?.length, bucket, key, query, objects, uploads });
   } finally {
-    if (spooled) await rm(spooled.path, { force: true });
+    if (spooled) {
+      body.destroy();
+      await rm(spooled.path, { force: true });
+    }
   }
 }
 
