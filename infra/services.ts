@@ -17,6 +17,8 @@ export function tsArgv(entry: string, args: string[] = []): [string, string[]] {
 
 export interface Services {
   env: Record<string, string>;
+  /** Process ids of the embedded servers started (for measurements), by name. */
+  pids: Record<string, number>;
   stop(): Promise<void>;
 }
 
@@ -97,6 +99,7 @@ export interface ServiceOptions {
 /** Postgres and S3: the configured ones, or embedded ones under `home`. */
 export async function startServices(o: ServiceOptions): Promise<Services> {
   const env: Record<string, string> = {};
+  const pids: Record<string, number> = {};
   const stops: (() => Promise<void>)[] = [];
   try {
     if (o.env.DATABASE_URL) {
@@ -126,6 +129,7 @@ export async function startServices(o: ServiceOptions): Promise<Services> {
         S3_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
         S3_FORCE_PATH_STYLE: 'true',
       });
+      if (child.pid) pids.s3 = child.pid;
       stops.push(() => stopChild(child));
     }
   } catch (err) {
@@ -134,6 +138,7 @@ export async function startServices(o: ServiceOptions): Promise<Services> {
   }
   return {
     env,
+    pids,
     async stop() {
       for (const s of stops.reverse()) await s().catch(() => {});
     },
