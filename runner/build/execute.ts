@@ -10,7 +10,7 @@ import { findCacheEntries, touchCacheEntries } from '../../db/queries/build-cach
 import { resolveBaseImage } from '../image/base-images';
 import { publishImage, type BuiltLayer } from '../image/registry-images';
 import { baseCacheKey, nextCacheKey } from './cache-key';
-import { BuildStepError, throwIfCancelled, type BuilderEnv, type BuildRequest, type StageResult } from './build-env';
+import { atDockerfileLine, BuildStepError, throwIfCancelled, type BuilderEnv, type BuildRequest, type StageResult } from './build-env';
 import { evaluateInstruction, initialState } from './step-state';
 import { findStage, neededStages } from './stages';
 import { runLayerStep } from './layer-step';
@@ -83,18 +83,22 @@ export async function executeBuild(env: BuilderEnv, req: BuildRequest): Promise<
     log.line(`Step ${++step}/${total} : FROM ${fromRef}${stage.name ? ` AS ${stage.name}` : ''}`, 'system');
     let base: StageResult;
     const fromStage = findStage(df.stages, fromRef, index);
-    if (fromStage) {
-      base = structuredClone(results.get(fromStage.index)!);
-      base.cacheKey = baseCacheKey({ stageKey: base.cacheKey });
-    } else {
-      const resolved = await resolveBaseImage(env.base, fromRef, req.signal);
-      if (resolved.kind === 'scratch') {
-        base = { config: { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, config: {} }, layers: [], layerKeys: [], history: [], cacheKey: baseCacheKey('scratch') };
+    try {
+      if (fromStage) {
+        base = structuredClone(results.get(fromStage.index)!);
+        base.cacheKey = baseCacheKey({ stageKey: base.cacheKey });
       } else {
-        const img = resolved.image;
-        base = { config: img.config, layers: img.layers, layerKeys: img.layers.map(() => null), history: img.config.history ?? [], cacheKey: baseCacheKey({ manifestDigest: img.manifestDigest }) };
-        log.line(` ---> ${resolved.ref} (${img.manifestDigest.slice(7, 19)}, ${resolved.source})`, 'system');
+        const resolved = await resolveBaseImage(env.base, fromRef, req.signal);
+        if (resolved.kind === 'scratch') {
+          base = { config: { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, config: {} }, layers: [], layerKeys: [], history: [], cacheKey: baseCacheKey('scratch') };
+        } else {
+          const img = resolved.image;
+          base = { config: img.config, layers: img.layers, layerKeys: img.layers.map(() => null), history: img.config.history ?? [], cacheKey: baseCacheKey({ manifestDigest: img.manifestDigest }) };
+          log.line(` ---> ${resolved.ref} (${img.manifestDigest.slice(7, 19)}, ${resolved.source})`, 'system');
+        }
       }
+    } catch (err) {
+      throw atDockerfileLine(err, stage.line);
     }
     const instructions = [...onbuildTriggers(base.config, stage.line), ...stage.instructions];
     const state = initialState(base.config.config, df.escape);
@@ -112,54 +116,58 @@ export async function executeBuild(env: BuilderEnv, req: BuildRequest): Promise<
       const started = Date.now();
       if (stage.instructions.includes(ins)) step++;
       log.line(`Step ${step}/${total} : ${ins.original}`, 'system');
-      let ev;
       try {
-        ev = evaluateInstruction(state, scope);
-      } catch (err) {
-        throw new BuildStepError(`Line ${ins.line}: ${(err as Error).message}`);
-      }
-      if (ev.effect.kind === 'meta') {
-        key = nextCacheKey(key, ev.keyText);
-        history.push({ created, created_by: ev.createdBy, comment: 'buildkit.dockerfile.v0', empty_layer: true });
-        continue;
-      }
-      let content: string | undefined;
-      if (ev.effect.kind === 'copy') content = await digestCopySources(env, req, ev.effect, results, df.stages, index);
-      if (ins.kind === 'RUN') {
-        // A bind mount from another stage keys the RUN by that stage's own key.
-        const froms = ins.mounts.filter((m) => m.from).map((m) => {
-          const st = findStage(df.stages, m.from!, index);
-          return st ? `stage:${results.get(st.index)?.cacheKey}` : `image:${m.from}`;
-        });
-        if (froms.length) content = froms.join(',');
-      }
-      key = nextCacheKey(key, ev.keyText, content);
-      const hit = req.noCache ? undefined : (await findCacheEntries(env.db, [key])).get(key);
-      const fromImage = hit ? undefined : cacheFrom.get(key);
-      if ((hit && hit.layerDigest && hit.diffId) || fromImage) {
-        if (hit) await touchCacheEntries(env.db, [key]);
-        layers.push(fromImage ?? { digest: hit!.layerDigest!, diffId: hit!.diffId!, size: hit!.layerSize ?? 0 });
-        layerKeys.push(key);
-        created = epochTime ?? (hit ? isoSeconds(hit.createdAt) : created);
-        history.push({ created, created_by: ev.createdBy, comment: 'buildkit.dockerfile.v0' });
-        log.line(' ---> Using cache', 'system');
-        cached++;
-        continue;
-      }
-      const effect = ev.effect;
-      const result = await runLayerStep(env, req, { parents: layers, name: `step-${step}`, cacheKey: key, config: state.config, sourceDateEpoch }, async (rootfs) => {
-        if (effect.kind === 'run' && ins.kind === 'RUN') {
-          await executeRun(env, req, rootfs, state.config, effect, ins, { mount: (from) => mountFromTree(env, req, from, results, df.stages, index) });
+        let ev;
+        try {
+          ev = evaluateInstruction(state, scope);
+        } catch (err) {
+          throw new BuildStepError(`Dockerfile:${ins.line}: ${(err as Error).message}`);
         }
-        else if (effect.kind === 'copy') await executeCopy(env, req, rootfs, effect, state.config.WorkingDir, results, df.stages, index);
-      });
-      executed++;
-      created = epochTime ?? isoSeconds(result.createdAt);
-      if (result.uploaded) uploaded++;
-      layers.push(result.layer);
-      layerKeys.push(key);
-      history.push({ created, created_by: ev.createdBy, comment: 'buildkit.dockerfile.v0' });
-      log.line(` ---> ${result.layer.digest.slice(7, 19)} (${((Date.now() - started) / 1000).toFixed(2)}s)`, 'system');
+        if (ev.effect.kind === 'meta') {
+          key = nextCacheKey(key, ev.keyText);
+          history.push({ created, created_by: ev.createdBy, comment: 'buildkit.dockerfile.v0', empty_layer: true });
+          continue;
+        }
+        let content: string | undefined;
+        if (ev.effect.kind === 'copy') content = await digestCopySources(env, req, ev.effect, results, df.stages, index);
+        if (ins.kind === 'RUN') {
+          // A bind mount from another stage keys the RUN by that stage's own key.
+          const froms = ins.mounts.filter((m) => m.from).map((m) => {
+            const st = findStage(df.stages, m.from!, index);
+            return st ? `stage:${results.get(st.index)?.cacheKey}` : `image:${m.from}`;
+          });
+          if (froms.length) content = froms.join(',');
+        }
+        key = nextCacheKey(key, ev.keyText, content);
+        const hit = req.noCache ? undefined : (await findCacheEntries(env.db, [key])).get(key);
+        const fromImage = hit ? undefined : cacheFrom.get(key);
+        if ((hit && hit.layerDigest && hit.diffId) || fromImage) {
+          if (hit) await touchCacheEntries(env.db, [key]);
+          layers.push(fromImage ?? { digest: hit!.layerDigest!, diffId: hit!.diffId!, size: hit!.layerSize ?? 0 });
+          layerKeys.push(key);
+          created = epochTime ?? (hit ? isoSeconds(hit.createdAt) : created);
+          history.push({ created, created_by: ev.createdBy, comment: 'buildkit.dockerfile.v0' });
+          log.line(' ---> Using cache', 'system');
+          cached++;
+          continue;
+        }
+        const effect = ev.effect;
+        const result = await runLayerStep(env, req, { parents: layers, name: `step-${step}`, cacheKey: key, config: state.config, sourceDateEpoch }, async (rootfs) => {
+          if (effect.kind === 'run' && ins.kind === 'RUN') {
+            await executeRun(env, req, rootfs, state.config, effect, ins, { mount: (from) => mountFromTree(env, req, from, results, df.stages, index) });
+          }
+          else if (effect.kind === 'copy') await executeCopy(env, req, rootfs, effect, state.config.WorkingDir, results, df.stages, index);
+        });
+        executed++;
+        created = epochTime ?? isoSeconds(result.createdAt);
+        if (result.uploaded) uploaded++;
+        layers.push(result.layer);
+        layerKeys.push(key);
+        history.push({ created, created_by: ev.createdBy, comment: 'buildkit.dockerfile.v0' });
+        log.line(` ---> ${result.layer.digest.slice(7, 19)} (${((Date.now() - started) / 1000).toFixed(2)}s)`, 'system');
+      } catch (err) {
+        throw atDockerfileLine(err, ins.line);
+      }
     }
 
     const config: ImageConfig = {

@@ -211,7 +211,7 @@ describe('building on a runner', () => {
   it('fails a build whose RUN fails, naming the command and code, and leaves no mounts', async () => {
     const { build: b, log } = await build({ Dockerfile: 'FROM debian:bookworm\nRUN echo about to fail && exit 3\n' }, { tag: 'admin/fails:latest' });
     expect(b.status).toBe('failed');
-    expect(b.error).toMatch(/returned a non-zero code: 3/);
+    expect(b.error).toMatch(/^Dockerfile:2: The command .* returned a non-zero code: 3/);
     expect(log).toContain('about to fail');
     expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(home);
   });

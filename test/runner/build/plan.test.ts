@@ -6,6 +6,7 @@ import { computeStageScopes, resolveMetaArgs } from '../../../functions/core/doc
 import type { ContainerConfig } from '../../../functions/core/oci/types';
 import { baseCacheKey, nextCacheKey } from '../../../runner/build/cache-key';
 import { neededStages } from '../../../runner/build/stages';
+import { atDockerfileLine, BuildCancelledError } from '../../../runner/build/build-env';
 import { evaluateInstruction, initialState, normalisePath } from '../../../runner/build/step-state';
 
 const DEBIAN: ContainerConfig = { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['bash'] };
@@ -40,6 +41,10 @@ RUN --mount=type=bind,from=base,target=/b true
   });
   it('names the stages when the target does not exist', () => {
     expect(() => neededStages(df, 'nope', new Map())).toThrow(/Cannot build target "nope".*base, deps, unused, tools, final/);
+  });
+  it('names the line of a reference to a stage that is not earlier', () => {
+    expect(() => neededStages(parseDockerfile('FROM debian\nCOPY --from=5 /a /b\n'), undefined, new Map())).toThrow(/^Dockerfile:2: Cannot use stage 5/);
+    expect(() => neededStages(parseDockerfile('FROM debian\nFROM 1\n'), undefined, new Map())).toThrow(/^Dockerfile:2: Cannot use stage 1/);
   });
   it('resolves stage references by index and refuses a variable in --from, as BuildKit does', () => {
     const d = parseDockerfile('FROM debian\nFROM alpine\nFROM scratch\nCOPY --from=0 /a /a\n');
@@ -143,4 +148,14 @@ describe('normalisePath', () => {
     ['//a//./b/', '/a/b'],
     ['/', '/'],
   ])('%s → %s', (input, out) => expect(normalisePath(input)).toBe(out));
+});
+
+describe('atDockerfileLine', () => {
+  it('prefixes a step error with its line once, keeping its class; cancellation stays as it is', () => {
+    const err = atDockerfileLine(new TypeError('COPY failed: file not found'), 7) as Error;
+    expect(err).toBeInstanceOf(TypeError);
+    expect(err.message).toBe('Dockerfile:7: COPY failed: file not found');
+    expect((atDockerfileLine(err, 9) as Error).message).toBe('Dockerfile:7: COPY failed: file not found');
+    expect((atDockerfileLine(new BuildCancelledError('Build cancelled'), 3) as Error).message).toBe('Build cancelled');
+  });
 });
