@@ -140,6 +140,14 @@ export async function executeBuild(env: BuilderEnv, req: BuildRequest): Promise<
         }
         key = nextCacheKey(key, ev.keyText, content);
         const hit = req.noCache ? undefined : (await findCacheEntries(env.db, [key])).get(key);
+        if (hit && !hit.layerDigest && ev.effect.kind === 'workdir') {
+          // A WORKDIR that existed already: config only.
+          await touchCacheEntries(env.db, [key]);
+          history.push({ created, created_by: ev.createdBy, comment: 'buildkit.dockerfile.v0', empty_layer: true });
+          log.line(' ---> Using cache', 'system');
+          cached++;
+          continue;
+        }
         const fromImage = hit ? undefined : cacheFrom.get(key);
         if ((hit && hit.layerDigest && hit.diffId) || fromImage) {
           if (hit) await touchCacheEntries(env.db, [key]);
@@ -152,13 +160,17 @@ export async function executeBuild(env: BuilderEnv, req: BuildRequest): Promise<
           continue;
         }
         const effect = ev.effect;
-        const result = await runLayerStep(env, req, { parents: layers, name: `step-${step}`, cacheKey: key, config: state.config, sourceDateEpoch }, async (rootfs) => {
+        const result = await runLayerStep(env, req, { parents: layers, name: `step-${step}`, cacheKey: key, config: state.config, sourceDateEpoch, dropEmpty: effect.kind === 'workdir' }, async (rootfs) => {
           if (effect.kind === 'run' && ins.kind === 'RUN') {
             await executeRun(env, req, rootfs, state.config, effect, ins, { mount: (from) => mountFromTree(env, req, from, results, df.stages, index) });
           }
           else if (effect.kind === 'copy') await executeCopy(env, req, rootfs, effect, state.config.WorkingDir, results, df.stages, index);
         });
         executed++;
+        if (!result.layer) {
+          history.push({ created, created_by: ev.createdBy, comment: 'buildkit.dockerfile.v0', empty_layer: true });
+          continue;
+        }
         created = epochTime ?? isoSeconds(result.createdAt);
         if (result.uploaded) uploaded++;
         layers.push(result.layer);

@@ -16,7 +16,8 @@ import type { ContainerConfig } from '../../functions/core/oci/types';
 import { lchown, lstat } from 'node:fs/promises';
 
 export interface LayerStepResult {
-  layer: BuiltLayer;
+  /** Undefined when the step changed nothing and `dropEmpty` asked for no layer then. */
+  layer?: BuiltLayer;
   uploaded: boolean;
   /** When the cache first recorded this key: the layer's history time. */
   createdAt: Date;
@@ -41,7 +42,7 @@ export async function ensureWorkdir(env: BuilderEnv, rootfs: string, workdir: st
 export async function runLayerStep(
   env: BuilderEnv,
   req: BuildRequest,
-  o: { parents: BuiltLayer[]; name: string; cacheKey: string; config: ContainerConfig; sourceDateEpoch?: number },
+  o: { parents: BuiltLayer[]; name: string; cacheKey: string; config: ContainerConfig; sourceDateEpoch?: number; dropEmpty?: boolean },
   change: (rootfs: string) => Promise<void>,
 ): Promise<LayerStepResult> {
   const lowers = await layerDirs(env.layers, req.buildId, o.parents);
@@ -54,6 +55,11 @@ export async function runLayerStep(
     const t1 = Date.now();
     const blob = await writeLayer(fs.layout.upper, join(req.workDir, `${o.name}.tar.gz`), { idmap: env.idmap, sourceDateEpoch: o.sourceDateEpoch });
     const t2 = Date.now();
+    if (o.dropEmpty && blob.entries === 0) {
+      // Recorded without a layer: a rebuild knows the step is config only and mounts nothing.
+      const createdAt = await recordCacheEntry(env.db, { key: o.cacheKey, layerDigest: null, diffId: null, layerSize: null, config: o.config });
+      return { uploaded: false, createdAt };
+    }
     const uploaded = await uploadBlob(env.db, env.blobs, { digest: blob.digest, size: blob.size, mediaType: OCI_LAYER_GZIP, diffId: blob.diffId, path: blob.path });
     req.log.line(` ---> step ${((t1 - t0) / 1000).toFixed(2)}s, layer ${(blob.size / 1e6).toFixed(1)} MB in ${((t2 - t1) / 1000).toFixed(2)}s, upload ${((Date.now() - t2) / 1000).toFixed(2)}s`, 'system');
     await env.layers.lease(req.buildId, [blob.diffId]);

@@ -168,7 +168,8 @@ describe('building on a runner', () => {
     const { build: b, job, log } = await build(MULTI_STAGE, { tag: 'admin/multi:latest', buildArgs: { GREETING: 'hi' } });
     expect(b.status, log.join('\n')).toBe('succeeded');
     expect(job!.result).toMatchObject({ uploaded: 0, executed: 0 });
-    expect(log.filter((l) => l === ' ---> Using cache')).toHaveLength(4);
+    // COPY, RUN, useradd, COPY --from, and both WORKDIRs (/src made a layer, /home/app existed)
+    expect(log.filter((l) => l === ' ---> Using cache')).toHaveLength(6);
     expect(b.manifestDigest).toBe(multiDigest);
   });
 
@@ -203,6 +204,33 @@ describe('building on a runner', () => {
     try {
       const bundle = await oci.unpack();
       expect(existsSync(join(bundle, 'rootfs/usr/bin/hello'))).toBe(true);
+    } finally {
+      oci.remove();
+    }
+  });
+
+  it('makes each WORKDIR when it runs, owned by the USER then, even with no step after it (as BuildKit)', async () => {
+    const files = { Dockerfile: 'FROM debian:bookworm\nRUN useradd -u 2000 u2000\nUSER u2000\nWORKDIR /owned/by/user\nUSER root\nWORKDIR /tmp\nWORKDIR /final/empty\n' };
+    const { build: b, log } = await build(files, { tag: 'admin/workdir:latest' });
+    expect(b.status, log.join('\n')).toBe('succeeded');
+    const image = (await readRegistryImage(db, blobs, 'admin/workdir', 'latest'))!;
+    expect(image.config.config?.WorkingDir).toBe('/final/empty');
+    // base, useradd, /owned/by/user, /final/empty: /tmp existed and adds none
+    expect(image.layers).toHaveLength(4);
+    expect(image.config.history!.map((h) => [h.created_by, h.empty_layer ?? false]).slice(-5)).toEqual([
+      ['USER u2000', true],
+      ['WORKDIR /owned/by/user', false],
+      ['USER root', true],
+      ['WORKDIR /tmp', true],
+      ['WORKDIR /final/empty', false],
+    ]);
+    const oci = umociUnpack(image);
+    try {
+      const rootfs = join(await oci.unpack(), 'rootfs');
+      for (const d of ['owned', 'owned/by', 'owned/by/user']) expect(statSync(join(rootfs, d)).uid, d).toBe(2000);
+      expect(statSync(join(rootfs, 'final/empty')).isDirectory()).toBe(true);
+      expect(statSync(join(rootfs, 'final/empty')).uid).toBe(0);
+      expect(statSync(join(rootfs, 'tmp')).mode & 0o7777).toBe(0o1777);
     } finally {
       oci.remove();
     }

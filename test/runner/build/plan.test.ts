@@ -80,7 +80,9 @@ ENTRYPOINT ["/bin/app"]
       StopSignal: 'SIGQUIT',
       Entrypoint: ['/bin/app'],
     });
-    expect(steps.every((s) => s.effect.kind === 'meta')).toBe(true);
+    // WORKDIR makes its directory (a layer when it was missing); the rest only change the config.
+    expect(steps.map((s) => s.effect.kind)).toEqual(['meta', 'meta', 'workdir', 'workdir', 'meta', 'meta', 'meta', 'meta', 'meta', 'meta']);
+    expect(steps[3]!.effect).toEqual({ kind: 'workdir', path: '/srv/web/app' });
     expect(steps.map((s) => s.createdBy)).toEqual([
       'ARG APP=web',
       'ENV HOME_DIR=/srv/web MODE=prod',
