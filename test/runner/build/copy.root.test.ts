@@ -86,6 +86,26 @@ describe('source matching and digests', () => {
     ['\\*.txt', '*.txt', true],
   ])('%s matches %s: %s', (p, n, want) => expect(matchComponent(p, n)).toBe(want));
 
+  it('follows symlinks of the source tree inside it, never to the host (contexts may hold links anywhere)', async () => {
+    const tree = join(work, 'links');
+    mkdirSync(join(tree, 'etc'), { recursive: true });
+    mkdirSync(join(tree, 'real'));
+    writeFileSync(join(tree, 'etc/passwd'), 'the tree\'s own');
+    writeFileSync(join(tree, 'real/f.conf'), 'f');
+    symlinkSync('/etc/passwd', join(tree, 'abs'));
+    symlinkSync('/etc/shadow', join(tree, 'dangling'));
+    symlinkSync('../../../../../../etc', join(tree, 'up'));
+    symlinkSync('/real', join(tree, 'dirlink'));
+    const m = async (p: string) => (await matchSources(tree, p)).map((s) => [s.rel, s.abs]);
+    expect(await m('abs')).toEqual([['abs', join(tree, 'etc/passwd')]]);
+    expect(await m('dangling')).toEqual([]);
+    expect(await m('up/passwd')).toEqual([['up/passwd', join(tree, 'etc/passwd')]]);
+    expect(await m('up/*')).toEqual([['up/passwd', join(tree, 'etc/passwd')]]);
+    expect(await m('dirlink/*.conf')).toEqual([['dirlink/f.conf', join(tree, 'real/f.conf')]]);
+    await copyIntoRoot(root, await matchSources(tree, 'abs'), '/copied', { idmap: DEFAULT_IDMAP });
+    expect(readFileSync(join(root, 'copied'), 'utf8')).toBe("the tree's own");
+  });
+
   it('changes the digest when content or mode changes, not when nothing does', async () => {
     const d1 = await digestSources(await matchSources(ctx, 'dir'));
     expect(await digestSources(await matchSources(ctx, 'dir'))).toBe(d1);
