@@ -236,6 +236,21 @@ describe('building on a runner', () => {
     }
   });
 
+  it('keeps owners above 65535 from RUN, COPY --chown and ADD archives, as Docker does', async () => {
+    const tar = execFileSync('sh', ['-c', 'd=$(mktemp -d) && echo t > $d/t && tar --numeric-owner --owner=1000680000 --group=100001 -cf - -C $d t && rm -rf $d']);
+    const files = { Dockerfile: 'FROM debian:bookworm\nRUN useradd -u 100500 big && touch /big && chown big:100600 /big\nCOPY --chown=70000:70001 a.txt /a.txt\nADD t.tar /\n', 'a.txt': 'a', 't.tar': tar };
+    const { build: b, log } = await build(files, { tag: 'admin/bigids:latest' });
+    expect(b.status, log.join('\n')).toBe('succeeded');
+    const oci = umociUnpack((await readRegistryImage(db, blobs, 'admin/bigids', 'latest'))!);
+    try {
+      const rootfs = join(await oci.unpack(), 'rootfs');
+      const owner = (p: string) => [statSync(join(rootfs, p)).uid, statSync(join(rootfs, p)).gid];
+      expect([owner('big'), owner('a.txt'), owner('t')]).toEqual([[100500, 100600], [70000, 70001], [1000680000, 100001]]);
+    } finally {
+      oci.remove();
+    }
+  });
+
   it('fails a build whose RUN fails, naming the command and code, and leaves no mounts', async () => {
     const { build: b, log } = await build({ Dockerfile: 'FROM debian:bookworm\nRUN echo about to fail && exit 3\n' }, { tag: 'admin/fails:latest' });
     expect(b.status).toBe('failed');
