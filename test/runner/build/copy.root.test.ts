@@ -1,5 +1,5 @@
 // COPY's path rules against a real rootfs, the way Docker applies them.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync, lstatSync, readdirSync } from 'node:fs';
+import { chmodSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync, lstatSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
@@ -69,6 +69,31 @@ describe('COPY path rules', () => {
     const f = statSync(join(root, 'owned/one'));
     expect([f.uid, f.gid, f.mode & 0o777]).toEqual([101_000, 101_001, 0o640]);
     expect(lstatSync(join(root, 'owned')).uid).toBe(101_000);
+  });
+
+  it('gives a directory the copy creates the source directory\'s mode, and leaves an existing one alone (BuildKit)', async () => {
+    mkdirSync(join(ctx, 'private'), { mode: 0o700 });
+    chmodSync(join(ctx, 'private'), 0o700);
+    writeFileSync(join(ctx, 'private/k'), 'k');
+    await copy(['private'], '/p');
+    await copy(['private'], '/q/r/');
+    await copy(['private'], '/existing');
+    expect(statSync(join(root, 'p')).mode & 0o7777).toBe(0o700);
+    expect(statSync(join(root, 'q/r')).mode & 0o7777).toBe(0o700);
+    expect(statSync(join(root, 'q')).mode & 0o7777).toBe(0o755);
+    expect(statSync(join(root, 'existing')).mode & 0o7777).toBe(0o755);
+    expect(readFileSync(join(root, 'p/k'), 'utf8')).toBe('k');
+    rmSync(join(ctx, 'private'), { recursive: true });
+  });
+
+  it('keeps hard links among the files one COPY copies', async () => {
+    mkdirSync(join(ctx, 'links'));
+    writeFileSync(join(ctx, 'links/a'), 'same');
+    linkSync(join(ctx, 'links/a'), join(ctx, 'links/b'));
+    await copy(['links'], '/l/');
+    expect(statSync(join(root, 'l/a')).ino).toBe(statSync(join(root, 'l/b')).ino);
+    expect(statSync(join(root, 'l/a')).nlink).toBe(2);
+    rmSync(join(ctx, 'links'), { recursive: true });
   });
 
   it('refuses an empty match', async () => {
