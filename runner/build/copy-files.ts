@@ -112,22 +112,15 @@ export async function copyIntoRoot(rootfs: string, sources: MatchedSource[], des
 
   for (const s of sources) {
     if (s.isDir) {
-      // A directory's contents go into the destination, not the directory itself. A destination
-      // this copy creates takes the directory's metadata, as BuildKit does; an existing one keeps its own.
-      const created = !(await lstat(await resolveInRoot(rootfs, destination)).catch(() => undefined));
+      // A directory's contents go into the destination, not the directory itself. BuildKit makes a
+      // missing destination first (0755, the --chown owner), so it never takes the source's mode.
       const target = await mkdirs(destination);
       const st = await stat(s.abs);
       for (const n of (await readdir(s.abs)).sort()) {
         const childRel = s.rel ? `${s.rel}/${n}` : n;
         if (visible(childRel)) await copyEntry(join(s.abs, n), childRel, join(target, n), false);
       }
-      // The context's root is Berth's temporary dir: its mode means nothing.
-      if (created && s.rel !== '') {
-        const [uid, gid] = ownerOf(st);
-        await lchown(target, uid, gid);
-        await chmod(target, o.chmod ?? st.mode & 0o7777);
-        await utimes(target, st.atime, st.mtime);
-      }
+      if (s.rel !== '' && !destinationIsDirectory(destination)) await utimes(target, st.atime, st.mtime);
       continue;
     }
     let dstContainer: string;
