@@ -20,6 +20,8 @@ import { digestCopySources, executeCopy, mountFromTree } from './copy-step';
 /** Manifest annotation listing the cache key of each layer, so the image can serve as --cache-from. */
 export const CACHE_KEYS_ANNOTATION = 'org.berth.cache.keys';
 
+const SCRATCH_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
 /** Cache entries carried by --cache-from images Berth built: key → the layer at that key. */
 async function loadCacheFrom(env: BuilderEnv, refs: string[], signal: AbortSignal): Promise<Map<string, BuiltLayer>> {
   const out = new Map<string, BuiltLayer>();
@@ -90,7 +92,8 @@ export async function executeBuild(env: BuilderEnv, req: BuildRequest): Promise<
       } else {
         const resolved = await resolveBaseImage(env.base, fromRef, req.signal);
         if (resolved.kind === 'scratch') {
-          base = { config: { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, config: {} }, layers: [], layerKeys: [], history: [], cacheKey: baseCacheKey('scratch') };
+          // BuildKit's empty image: the default PATH and `/` as WORKDIR.
+          base = { config: { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, config: { Env: [SCRATCH_PATH], WorkingDir: '/' } }, layers: [], layerKeys: [], history: [], cacheKey: baseCacheKey('scratch') };
         } else {
           const img = resolved.image;
           base = { config: img.config, layers: img.layers, layerKeys: img.layers.map(() => null), history: img.config.history ?? [], cacheKey: baseCacheKey({ manifestDigest: img.manifestDigest }) };

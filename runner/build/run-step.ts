@@ -2,7 +2,7 @@
 // the step's overlay, as the image's USER in its WORKDIR, with the stage's ENV and ARGs, the
 // instruction's --mount and --network, its output streamed into the build log.
 import { createHash } from 'node:crypto';
-import { chown, lstat, mkdir, rm } from 'node:fs/promises';
+import { chown, lstat, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunInstruction } from '../../functions/core/dockerfile/instructions';
 import type { ContainerConfig } from '../../functions/core/oci/types';
@@ -98,6 +98,17 @@ export async function executeRun(
   }
 }
 
+/** The path and those of its parents that do not exist in the rootfs, outermost first. */
+async function missingPaths(rootfs: string, containerPath: string): Promise<string[]> {
+  const parts = normalisePath(containerPath).split('/').filter(Boolean);
+  const out: string[] = [];
+  for (let i = 1; i <= parts.length; i++) {
+    const p = `/${parts.slice(0, i).join('/')}`;
+    if (out.length > 0 || !(await lstat(await resolveInRoot(rootfs, p, false)).catch(() => undefined))) out.push(p);
+  }
+  return out;
+}
+
 async function runStep(
   env: BuilderEnv,
   req: BuildRequest,
@@ -107,10 +118,11 @@ async function runStep(
   p: { mounts: ExtraMount[]; user: ResolvedUser; cwd: string; hostname: string; processEnv: string[] },
 ): Promise<void> {
   const { mounts, user, cwd, hostname, processEnv } = p;
-  // runc creates files to bind /etc/hosts and /etc/resolv.conf onto when the image has none; those
-  // belong to the run, not to the layer (Docker keeps them out too).
-  const mountPoints: string[] = [];
-  for (const f of INJECTED_FILES) if (!(await lstat(await resolveInRoot(rootfs, f)).catch(() => undefined))) mountPoints.push(f);
+  // runc creates what it mounts onto when the image lacks it: /etc/hosts and /etc/resolv.conf, each
+  // --mount target and its missing parents. Those stubs belong to the run, not to the layer;
+  // BuildKit removes them too, where the command left them empty.
+  const stubs: string[] = [];
+  for (const f of [...INJECTED_FILES, ...mounts.map((m) => m.destination)]) stubs.push(...(await missingPaths(rootfs, f)));
   const result = await runSandboxed({
     home: env.home,
     rootfs,
@@ -126,10 +138,10 @@ async function runStep(
     idmap: env.idmap,
     onOutput: (stream, line) => req.log.line(line, stream),
   });
-  for (const f of mountPoints) {
-    const host = await resolveInRoot(rootfs, f);
+  for (const f of [...new Set(stubs)].sort().reverse()) {
+    const host = await resolveInRoot(rootfs, f, false);
     const st = await lstat(host).catch(() => undefined);
-    if (st?.isFile() && st.size === 0) await rm(host, { force: true });
+    if ((st?.isFile() && st.size === 0) || (st?.isDirectory() && (await readdir(host)).length === 0)) await rm(host, { recursive: true, force: true });
   }
   if (req.signal.aborted) throw new BuildCancelledError('Build cancelled');
   if (result.exitCode !== 0) {

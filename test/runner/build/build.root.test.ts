@@ -1,7 +1,7 @@
 // End to end on a real runner: Dockerfile → runc builds → layers and manifest in S3, tag in Postgres,
 // exported to an OCI layout and unpacked by umoci. The debootstrapped base is cached on the machine.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -246,6 +246,32 @@ describe('building on a runner', () => {
       const rootfs = join(await oci.unpack(), 'rootfs');
       const owner = (p: string) => [statSync(join(rootfs, p)).uid, statSync(join(rootfs, p)).gid];
       expect([owner('big'), owner('a.txt'), owner('t')]).toEqual([[100500, 100600], [70000, 70001], [1000680000, 100001]]);
+    } finally {
+      oci.remove();
+    }
+  });
+
+  it('leaves no --mount stubs in the layer, and gives FROM scratch BuildKit\'s PATH and WORKDIR', async () => {
+    const files = {
+      Dockerfile: `FROM debian:bookworm AS stage
+RUN echo s > /s.txt
+FROM debian:bookworm
+RUN --mount=type=cache,target=/var/cache/x --mount=type=bind,target=/ctx --mount=type=tmpfs,target=/scratch/deep \\
+    --mount=type=bind,from=stage,source=/s.txt,target=/data/s.txt cat /data/s.txt /ctx/in.txt > /out.txt && touch /data/keep
+FROM scratch
+COPY --from=1 /out.txt /data /
+`,
+      'in.txt': 'ctx\n',
+    };
+    const { build: b, log } = await build(files, { tag: 'admin/stubs:latest' });
+    expect(b.status, log.join('\n')).toBe('succeeded');
+    const image = (await readRegistryImage(db, blobs, 'admin/stubs', 'latest'))!;
+    expect(image.config.config).toMatchObject({ Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], WorkingDir: '/' });
+    const oci = umociUnpack(image);
+    try {
+      const rootfs = join(await oci.unpack(), 'rootfs');
+      expect(readdirSync(rootfs).sort()).toEqual(['keep', 'out.txt']);
+      expect(readFileSync(join(rootfs, 'out.txt'), 'utf8')).toBe('s\nctx\n');
     } finally {
       oci.remove();
     }
