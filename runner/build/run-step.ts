@@ -10,6 +10,7 @@ import { toHostId } from '../sandbox/idmap';
 import { runSandboxed } from '../sandbox/run';
 import type { ExtraMount } from '../sandbox/spec';
 import { BuildCancelledError, BuildStepError, type BuilderEnv, type BuildRequest } from './build-env';
+import { acquireCacheMount } from './cache-mount-sharing';
 import { resolveInRoot } from './root-path';
 import { normalisePath } from './step-state';
 import { resolveUser, type ResolvedUser } from './users';
@@ -36,7 +37,19 @@ async function runMounts(env: BuilderEnv, req: BuildRequest, ins: RunInstruction
         const owner = m.uid !== undefined ? Number(m.uid) : 0;
         const group = m.gid !== undefined ? Number(m.gid) : 0;
         await chown(dir, toHostId(env.idmap, owner), toHostId(env.idmap, group));
-        out.push({ kind: 'bind', source: dir, destination: target, readonly: false });
+        const taken = await acquireCacheMount(
+          dir,
+          m.sharing ?? 'shared',
+          async () => {
+            const own = join(req.workDir, `cache-private-${Math.random().toString(36).slice(2, 10)}`);
+            await mkdir(own);
+            await chown(own, toHostId(env.idmap, owner), toHostId(env.idmap, group));
+            return own;
+          },
+          req.signal,
+        );
+        releases.push(async () => taken.release());
+        out.push({ kind: 'bind', source: taken.dir, destination: target, readonly: false });
         break;
       }
       case 'tmpfs':
