@@ -3,7 +3,7 @@
 // as blobs and the tags recorded. A build with nothing changed runs nothing and uploads nothing.
 import { expandWord } from '../../functions/core/dockerfile/expand';
 import { parseDockerfile, type Stage } from '../../functions/core/dockerfile/parse';
-import { computeStageScopes, resolveMetaArgs } from '../../functions/core/dockerfile/scope';
+import { computeStageScopes, platformArgs, resolveMetaArgs } from '../../functions/core/dockerfile/scope';
 import type { Instruction } from '../../functions/core/dockerfile/instructions';
 import type { ImageConfig, History } from '../../functions/core/oci/types';
 import { findCacheEntries, touchCacheEntries } from '../../db/queries/build-cache';
@@ -19,6 +19,8 @@ import { digestCopySources, executeCopy, mountFromTree } from './copy-step';
 
 /** Manifest annotation listing the cache key of each layer, so the image can serve as --cache-from. */
 export const CACHE_KEYS_ANNOTATION = 'org.berth.cache.keys';
+
+const BUILD_PLATFORM = { os: 'linux', architecture: 'amd64' };
 
 const SCRATCH_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -67,7 +69,9 @@ export async function executeBuild(env: BuilderEnv, req: BuildRequest): Promise<
   // Times come from SOURCE_DATE_EPOCH, else from when each layer was first built (a cache hit keeps
   // its time), so a rebuild with nothing changed reproduces the same config and manifest.
   const epochTime = sourceDateEpoch !== undefined ? isoSeconds(new Date(sourceDateEpoch * 1000)) : undefined;
-  const globalArgs = resolveMetaArgs(df, { buildArgs: req.buildArgs });
+  // BuildKit's automatic args (TARGETARCH, BUILDPLATFORM, …): Berth builds linux/amd64 on linux/amd64.
+  const automaticArgs = platformArgs(BUILD_PLATFORM);
+  const globalArgs = resolveMetaArgs(df, { buildArgs: req.buildArgs, automaticArgs });
   const needed = neededStages(df, req.target, globalArgs);
   const total = needed.reduce((n, i) => n + 1 + df.stages[i]!.instructions.length, 0);
   const results = new Map<number, StageResult>();
@@ -106,7 +110,7 @@ export async function executeBuild(env: BuilderEnv, req: BuildRequest): Promise<
     const instructions = [...onbuildTriggers(base.config, stage.line), ...stage.instructions];
     const state = initialState(base.config.config, df.escape);
     if (state.config.OnBuild) state.config.OnBuild = null; // triggers run once, in the child
-    const { scopes } = computeStageScopes({ ...stage, instructions }, { buildArgs: req.buildArgs, globalArgs, baseEnv: base.config.config?.Env ?? [], escape: df.escape });
+    const { scopes } = computeStageScopes({ ...stage, instructions }, { buildArgs: req.buildArgs, automaticArgs, globalArgs, baseEnv: base.config.config?.Env ?? [], escape: df.escape });
     const layers: BuiltLayer[] = [...base.layers];
     const layerKeys: (string | null)[] = [...base.layerKeys];
     const history: History[] = [...base.history];

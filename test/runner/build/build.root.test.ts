@@ -277,6 +277,27 @@ COPY --from=1 /out.txt /data /
     }
   });
 
+  it('gives stages BuildKit\'s automatic platform args (multi-arch Dockerfiles use them)', async () => {
+    const files = {
+      Dockerfile: `FROM --platform=$BUILDPLATFORM debian:bookworm AS build
+ARG TARGETOS TARGETARCH BUILDPLATFORM
+RUN echo "$TARGETOS/$TARGETARCH from $BUILDPLATFORM" > /p.txt
+FROM debian:bookworm
+ARG TARGETPLATFORM
+COPY --from=build /p.txt /p.txt
+RUN echo "$TARGETPLATFORM" >> /p.txt && echo "[$TARGETARCH$TARGETVARIANT]" >> /p.txt
+`,
+    };
+    const { build: b, log } = await build(files, { tag: 'admin/platform:latest' });
+    expect(b.status, log.join('\n')).toBe('succeeded');
+    const oci = umociUnpack((await readRegistryImage(db, blobs, 'admin/platform', 'latest'))!);
+    try {
+      expect(readFileSync(join(await oci.unpack(), 'rootfs/p.txt'), 'utf8')).toBe('linux/amd64 from linux/amd64\nlinux/amd64\n[]\n');
+    } finally {
+      oci.remove();
+    }
+  });
+
   it('fails a build whose RUN fails, naming the command and code, and leaves no mounts', async () => {
     const { build: b, log } = await build({ Dockerfile: 'FROM debian:bookworm\nRUN echo about to fail && exit 3\n' }, { tag: 'admin/fails:latest' });
     expect(b.status).toBe('failed');
