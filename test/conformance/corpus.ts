@@ -461,6 +461,20 @@ COPY --from=a --chown=1:1 /src /chowned
 `,
     },
   },
+  {
+    name: 'platform-args',
+    files: {
+      Dockerfile: `FROM --platform=$BUILDPLATFORM debian:bookworm AS build
+ARG TARGETOS TARGETARCH BUILDPLATFORM
+RUN echo "$TARGETOS/$TARGETARCH from $BUILDPLATFORM" > /p.txt
+FROM debian:bookworm
+ARG TARGETPLATFORM
+COPY --from=build /p.txt /p.txt
+RUN echo "$TARGETPLATFORM [$TARGETARCH]" >> /p.txt
+`,
+    },
+    expect: { '/p.txt': 'linux/amd64 from linux/amd64\nlinux/amd64 []\n' },
+  },
 ];
 
 /** Malformed Dockerfiles: each must be refused with an error naming the line. */
