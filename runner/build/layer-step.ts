@@ -10,7 +10,7 @@ import { uploadBlob, type BuiltLayer } from '../image/registry-images';
 import { toHostId } from '../sandbox/idmap';
 import type { BuilderEnv, BuildRequest } from './build-env';
 import { resolveInRoot } from './root-path';
-import { resolveUser } from './users';
+import { resolveUser, UserLookupError } from './users';
 import { layerDirs, mountStepFs } from './step-overlay';
 import type { ContainerConfig } from '../../functions/core/oci/types';
 import { lchown, lstat } from 'node:fs/promises';
@@ -24,7 +24,7 @@ export interface LayerStepResult {
 }
 
 /** Creates the WORKDIR inside the mounted rootfs when missing, owned by the USER (as BuildKit). */
-export async function ensureWorkdir(env: BuilderEnv, rootfs: string, workdir: string | undefined, userSpec?: string): Promise<void> {
+export async function ensureWorkdir(env: Pick<BuilderEnv, 'idmap'>, rootfs: string, workdir: string | undefined, userSpec?: string): Promise<void> {
   if (!workdir || workdir === '/') return;
   let owner: { uid: number; gid: number } | undefined;
   let cur = '';
@@ -33,7 +33,11 @@ export async function ensureWorkdir(env: BuilderEnv, rootfs: string, workdir: st
     const host = await resolveInRoot(rootfs, cur);
     const st = await lstat(host).catch(() => undefined);
     if (st) continue;
-    owner ??= userSpec ? await resolveUser(rootfs, userSpec) : { uid: 0, gid: 0 };
+    // BuildKit makes the directory as root when the USER is not (yet) in the image's passwd.
+    owner ??= userSpec ? await resolveUser(rootfs, userSpec).catch((err) => {
+      if (err instanceof UserLookupError) return { uid: 0, gid: 0 };
+      throw err;
+    }) : { uid: 0, gid: 0 };
     await mkdir(host, { mode: 0o755 });
     await lchown(host, toHostId(env.idmap, owner.uid), toHostId(env.idmap, owner.gid));
   }

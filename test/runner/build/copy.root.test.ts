@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { copyIntoRoot } from '../../../runner/build/copy-files';
+import { ensureWorkdir } from '../../../runner/build/layer-step';
 import { digestSources, matchComponent, matchSources } from '../../../runner/build/copy-sources';
 import { resolveInRoot } from '../../../runner/build/root-path';
 import { DEFAULT_IDMAP } from '../../../runner/sandbox/idmap';
@@ -95,6 +96,16 @@ describe('COPY path rules', () => {
 
   it('refuses an empty match', async () => {
     await expect(copy(['nothing*'], '/x/')).rejects.toThrow(/no source files/);
+  });
+});
+
+describe('ensureWorkdir', () => {
+  it('makes the WORKDIR owned by the USER, or by root when the image does not know the user (as BuildKit)', async () => {
+    writeFileSync(join(root, 'etc/passwd'), 'root:x:0:0::/root:/bin/sh\napp:x:1000:1001::/home/app:/bin/sh\n');
+    await ensureWorkdir({ idmap: DEFAULT_IDMAP }, root, '/w/app', 'app');
+    await ensureWorkdir({ idmap: DEFAULT_IDMAP }, root, '/w/ghost', 'ghost');
+    const owner = (p: string) => [statSync(join(root, p)).uid, statSync(join(root, p)).gid];
+    expect([owner('w'), owner('w/app'), owner('w/ghost')]).toEqual([[101_000, 101_001], [101_000, 101_001], [100_000, 100_000]]);
   });
 });
 
