@@ -4,6 +4,7 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../client';
 import { builds, type Build } from '../schema';
+import { toPostgresText } from '../postgres-text';
 import { withLease, type Lease } from './jobs';
 
 /** Marks the build running on this runner; undefined when it is no longer queued or running (cancelled). */
@@ -28,7 +29,7 @@ export async function finishBuildRun(db: Db, lease: Lease, buildId: string, outc
     const set =
       outcome.status === 'succeeded'
         ? { status: outcome.status, imageRef: outcome.imageRef, manifestDigest: outcome.manifestDigest, configDigest: outcome.configDigest, error: null }
-        : { status: outcome.status, error: outcome.error };
+        : { status: outcome.status, error: toPostgresText(outcome.error) };
     const rows = await tx
       .update(builds)
       .set({ ...set, finishedAt: sql`now()` })

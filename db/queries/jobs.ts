@@ -5,6 +5,7 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../client';
 import { jobs, type Job, type NewJob } from '../schema';
+import { toPostgresText } from '../postgres-text';
 
 export const JOBS_CHANNEL = 'berth_jobs';
 
@@ -121,7 +122,7 @@ export async function failJob(db: Db, lease: Lease, error: string, opts: { retry
     .update(jobs)
     .set({
       status: retryable ? sql`CASE WHEN attempts < max_attempts THEN 'queued'::job_status ELSE 'failed'::job_status END` : 'failed',
-      error,
+      error: toPostgresText(error),
       runAfter: sql`now() + make_interval(secs => ${backoff})`,
       finishedAt: retryable ? sql`CASE WHEN attempts < max_attempts THEN NULL ELSE now() END` : sql`now()`,
       leasedBy: retryable ? sql`CASE WHEN attempts < max_attempts THEN NULL ELSE leased_by END` : undefined,

@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, gt, lte } from 'drizzle-orm';
 import type { Db } from '../client';
+import { toPostgresText } from '../postgres-text';
 import { logLines, type LogLine } from '../schema';
 
 export type LogSubject = { kind: 'build' | 'container' | 'deployment'; id: string };
@@ -9,7 +10,7 @@ export type LogStream = 'stdout' | 'stderr' | 'system';
 export async function appendLogLines(db: Db, subject: LogSubject, lines: { stream?: LogStream; line: string; at?: Date }[]): Promise<void> {
   if (lines.length === 0) return;
   await db.insert(logLines).values(
-    lines.map((l) => ({ subjectKind: subject.kind, subjectId: subject.id, stream: l.stream ?? 'stdout', line: l.line, at: l.at ?? new Date() })),
+    lines.map((l) => ({ subjectKind: subject.kind, subjectId: subject.id, stream: l.stream ?? 'stdout', line: toPostgresText(l.line), at: l.at ?? new Date() })),
   );
 }
 

@@ -66,6 +66,18 @@ export class BuildCancelledError extends Error {
   override name = 'BuildCancelledError';
 }
 
+/**
+ * The error of a step, its message prefixed with the Dockerfile line it comes from (as the parser's
+ * errors are), unless it names a line already. Its class stays: cancellation and retryable faults
+ * are told apart by it.
+ */
+export function atDockerfileLine(err: unknown, line: number): unknown {
+  if (!(err instanceof Error) || err instanceof BuildCancelledError) return err;
+  if (/^(Dockerfile:\d+|Line \d+):/.test(err.message)) return err;
+  err.message = `Dockerfile:${line}: ${err.message}`;
+  return err;
+}
+
 export function throwIfCancelled(signal: AbortSignal): void {
   if (signal.aborted) throw new BuildCancelledError('Build cancelled');
 }

@@ -14,6 +14,7 @@ import { unzipSync } from 'fflate';
 import { contextKey, type BlobStore } from '../../functions/storage/blob-store';
 import { extractTar, normaliseEntryName, UnsafeArchiveError } from '../image/tar-extract';
 import { readTar } from '../image/tar-reader';
+import { resolveInRoot } from './root-path';
 
 export interface ContextLimits {
   /** Bytes of files once unpacked. */
@@ -130,13 +131,14 @@ export async function prepareContext(dir: string, dockerfilePath = 'Dockerfile')
   const dfRel = normaliseEntryName(dockerfilePath, 'context', 'Dockerfile path');
   let dockerfile: string;
   try {
-    dockerfile = await readFile(join(dir, dfRel), 'utf8');
+    // The Dockerfile may be a symlink; it is followed inside the context only.
+    dockerfile = await readFile(await resolveInRoot(dir, dfRel), 'utf8');
   } catch {
     throw new ContextError(`Cannot read the Dockerfile: "${dockerfilePath}" is not in the build context`);
   }
   let patterns: string | undefined;
   for (const candidate of [`${dfRel}.dockerignore`, '.dockerignore']) {
-    patterns = await readFile(join(dir, candidate), 'utf8').catch(() => undefined);
+    patterns = await resolveInRoot(dir, candidate).then((p) => readFile(p, 'utf8')).catch(() => undefined);
     if (patterns !== undefined) break;
   }
   if (patterns !== undefined) await applyDockerignore(dir, patterns);

@@ -2,7 +2,7 @@
 // a destination ending in `/` (or an existing directory) receives sources by their base names;
 // several sources need such a destination; missing parents are created. Owners are container ids,
 // written shifted into the runner's user-namespace range.
-import { chmod, copyFile, lchown, lstat, mkdir, readdir, readlink, rm, symlink, utimes, lutimes, stat } from 'node:fs/promises';
+import { chmod, copyFile, lchown, link, lstat, mkdir, readdir, readlink, rm, symlink, utimes, lutimes, stat } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
 import { toHostId, type IdMap } from '../sandbox/idmap';
 import { CopySourceError, type MatchedSource } from './copy-sources';
@@ -70,6 +70,8 @@ export async function copyIntoRoot(rootfs: string, sources: MatchedSource[], des
     return resolveInRoot(rootfs, containerDir);
   }
 
+  const linked = new Map<number, string>();
+
   async function copyEntry(src: string, rel: string, dstHost: string, top: boolean): Promise<void> {
     const st = top ? await stat(src) : await lstat(src);
     const [uid, gid] = ownerOf(st);
@@ -92,6 +94,13 @@ export async function copyIntoRoot(rootfs: string, sources: MatchedSource[], des
       await lchown(dstHost, uid, gid);
       await lutimes(dstHost, st.atime, st.mtime).catch(() => {});
     } else if (st.isFile()) {
+      // Hard links among the copied files stay links, as BuildKit keeps them.
+      const first = st.nlink > 1 ? linked.get(st.ino) : undefined;
+      if (first !== undefined) {
+        await link(first, dstHost);
+        return;
+      }
+      if (st.nlink > 1) linked.set(st.ino, dstHost);
       await copyFile(src, dstHost);
       await lchown(dstHost, uid, gid);
       await chmod(dstHost, o.chmod ?? st.mode & 0o7777);
@@ -103,7 +112,8 @@ export async function copyIntoRoot(rootfs: string, sources: MatchedSource[], des
 
   for (const s of sources) {
     if (s.isDir) {
-      // A directory's contents go into the destination, not the directory itself.
+      // A directory's contents go into the destination, not the directory itself. BuildKit makes a
+      // missing destination first (0755, the --chown owner), so it never takes the source's mode.
       const target = await mkdirs(destination);
       const st = await stat(s.abs);
       for (const n of (await readdir(s.abs)).sort()) {

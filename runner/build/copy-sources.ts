@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, readdir, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { resolveInRoot } from './root-path';
 import { normalisePath } from './step-state';
 
 export interface MatchedSource {
@@ -45,7 +46,11 @@ function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
-/** Every path in root a source pattern names, sorted; top-level symlinks are followed (as BuildKit). */
+/**
+ * Every path in root a source pattern names, sorted. Symlinks on the way and at the end are followed
+ * as BuildKit does, inside root: a link to `/etc/passwd` in a context means the context's own
+ * etc/passwd, never the host's.
+ */
 export async function matchSources(root: string, pattern: string, isVisible: (rel: string) => boolean = () => true): Promise<MatchedSource[]> {
   const parts = normalisePath(pattern).split('/').filter(Boolean);
   let current: string[] = [''];
@@ -55,7 +60,7 @@ export async function matchSources(root: string, pattern: string, isVisible: (re
       if (WILDCARD.test(part)) {
         let names: string[] = [];
         try {
-          names = await readdir(join(root, base));
+          names = await readdir(await resolveInRoot(root, base));
         } catch {
           continue;
         }
@@ -69,8 +74,8 @@ export async function matchSources(root: string, pattern: string, isVisible: (re
   const out: MatchedSource[] = [];
   for (const rel of current) {
     if (rel !== '' && !isVisible(rel)) continue;
-    const abs = join(root, rel);
     try {
+      const abs = await resolveInRoot(root, rel);
       const st = await stat(abs);
       out.push({ rel, abs, isDir: st.isDirectory() });
     } catch {

@@ -1,11 +1,11 @@
 // COPY and ADD: where the sources come from (the context, an earlier stage, an image, a URL), what
 // keys them in the cache, and the copy itself into the step's rootfs.
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { createGunzip } from 'node:zlib';
+import { createWriteStream } from 'node:fs';
 import { extractTar } from '../image/tar-extract';
-import { readTar, TarFormatError } from '../image/tar-reader';
-import { mkdir, open, rm, utimes, writeFile } from 'node:fs/promises';
+import { readTar } from '../image/tar-reader';
+import { detectTarArchive, readDecompressed } from './local-archive';
+import { mkdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
@@ -131,20 +131,6 @@ export async function digestCopySources(env: BuilderEnv, req: BuildRequest, effe
   }
 }
 
-/** Whether a file is a tar archive ADD extracts: gzip-compressed or plain (ustar magic at 257). */
-async function archiveKind(path: string): Promise<'gzip' | 'tar' | undefined> {
-  const fh = await open(path, 'r');
-  try {
-    const buf = Buffer.alloc(512);
-    const { bytesRead } = await fh.read(buf, 0, 512, 0);
-    if (bytesRead >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) return 'gzip';
-    if (bytesRead >= 262 && buf.subarray(257, 262).toString('latin1') === 'ustar') return 'tar';
-    return undefined;
-  } finally {
-    await fh.close();
-  }
-}
-
 /** Parses --chmod (octal, as BuildKit takes it). */
 export function parseChmod(spec: string): number {
   if (!/^[0-7]{3,4}$/.test(spec)) throw new BuildStepError(`Invalid --chmod "${spec}": expected an octal mode such as 755`);
@@ -168,23 +154,16 @@ export async function executeCopy(env: BuilderEnv, req: BuildRequest, rootfs: st
     };
     const plain: MatchedSource[] = [];
     for (const m of matched) {
-      if (effect.add && effect.unpack && !m.isDir && !isUrl(m.rel) && m.abs.startsWith(tree.root) && (await archiveKind(m.abs))) {
-        // ADD extracts a local tar archive (plain or gzip) into the destination, owners as archived.
+      const compression = effect.add && effect.unpack && !m.isDir && !isUrl(m.rel) && m.abs.startsWith(tree.root) ? await detectTarArchive(m.abs) : undefined;
+      if (compression) {
+        // ADD extracts a local tar archive into the destination, owners as archived.
         const tmp = join(req.workDir, `unpack-${Math.random().toString(36).slice(2, 10)}`);
         await mkdir(tmp);
-        let extracted = true;
         try {
-          const kind = await archiveKind(m.abs);
-          const src = createReadStream(m.abs);
-          await pipeline(kind === 'gzip' ? src.pipe(createGunzip()) : src, async (s: AsyncIterable<Buffer>) => {
-            await extractTar(readTar(s), tmp, { flavour: 'layer', idmap: env.idmap, what: `archive "${m.rel}"` });
-          }).catch((err) => {
-            // A gzip file that holds no tar is copied as it is, as Docker does.
-            if (err instanceof TarFormatError) extracted = false;
-            else throw err;
+          await extractTar(readTar(readDecompressed(m.abs, compression)), tmp, { flavour: 'layer', idmap: env.idmap, what: `archive "${m.rel}"` }).catch((err: Error) => {
+            throw new BuildStepError(`ADD failed: cannot extract "${m.rel}": ${err.message}`);
           });
-          if (!extracted) plain.push(m);
-          else await copyIntoRoot(rootfs, [{ rel: '', abs: tmp, isDir: true }], dest.endsWith('/') ? dest : `${dest}/`, { ...opts, keepOwners: !owner, sourceIdmap: env.idmap });
+          await copyIntoRoot(rootfs, [{ rel: '', abs: tmp, isDir: true }], dest.endsWith('/') ? dest : `${dest}/`, { ...opts, keepOwners: !owner, sourceIdmap: env.idmap });
         } finally {
           await rm(tmp, { recursive: true, force: true });
         }

@@ -10,20 +10,21 @@ import { uploadBlob, type BuiltLayer } from '../image/registry-images';
 import { toHostId } from '../sandbox/idmap';
 import type { BuilderEnv, BuildRequest } from './build-env';
 import { resolveInRoot } from './root-path';
-import { resolveUser } from './users';
+import { resolveUser, UserLookupError } from './users';
 import { layerDirs, mountStepFs } from './step-overlay';
 import type { ContainerConfig } from '../../functions/core/oci/types';
 import { lchown, lstat } from 'node:fs/promises';
 
 export interface LayerStepResult {
-  layer: BuiltLayer;
+  /** Undefined when the step changed nothing and `dropEmpty` asked for no layer then. */
+  layer?: BuiltLayer;
   uploaded: boolean;
   /** When the cache first recorded this key: the layer's history time. */
   createdAt: Date;
 }
 
 /** Creates the WORKDIR inside the mounted rootfs when missing, owned by the USER (as BuildKit). */
-export async function ensureWorkdir(env: BuilderEnv, rootfs: string, workdir: string | undefined, userSpec?: string): Promise<void> {
+export async function ensureWorkdir(env: Pick<BuilderEnv, 'idmap'>, rootfs: string, workdir: string | undefined, userSpec?: string): Promise<void> {
   if (!workdir || workdir === '/') return;
   let owner: { uid: number; gid: number } | undefined;
   let cur = '';
@@ -32,7 +33,11 @@ export async function ensureWorkdir(env: BuilderEnv, rootfs: string, workdir: st
     const host = await resolveInRoot(rootfs, cur);
     const st = await lstat(host).catch(() => undefined);
     if (st) continue;
-    owner ??= userSpec ? await resolveUser(rootfs, userSpec) : { uid: 0, gid: 0 };
+    // BuildKit makes the directory as root when the USER is not (yet) in the image's passwd.
+    owner ??= userSpec ? await resolveUser(rootfs, userSpec).catch((err) => {
+      if (err instanceof UserLookupError) return { uid: 0, gid: 0 };
+      throw err;
+    }) : { uid: 0, gid: 0 };
     await mkdir(host, { mode: 0o755 });
     await lchown(host, toHostId(env.idmap, owner.uid), toHostId(env.idmap, owner.gid));
   }
@@ -41,7 +46,7 @@ export async function ensureWorkdir(env: BuilderEnv, rootfs: string, workdir: st
 export async function runLayerStep(
   env: BuilderEnv,
   req: BuildRequest,
-  o: { parents: BuiltLayer[]; name: string; cacheKey: string; config: ContainerConfig; sourceDateEpoch?: number },
+  o: { parents: BuiltLayer[]; name: string; cacheKey: string; config: ContainerConfig; sourceDateEpoch?: number; dropEmpty?: boolean },
   change: (rootfs: string) => Promise<void>,
 ): Promise<LayerStepResult> {
   const lowers = await layerDirs(env.layers, req.buildId, o.parents);
@@ -54,6 +59,11 @@ export async function runLayerStep(
     const t1 = Date.now();
     const blob = await writeLayer(fs.layout.upper, join(req.workDir, `${o.name}.tar.gz`), { idmap: env.idmap, sourceDateEpoch: o.sourceDateEpoch });
     const t2 = Date.now();
+    if (o.dropEmpty && blob.entries === 0) {
+      // Recorded without a layer: a rebuild knows the step is config only and mounts nothing.
+      const createdAt = await recordCacheEntry(env.db, { key: o.cacheKey, layerDigest: null, diffId: null, layerSize: null, config: o.config });
+      return { uploaded: false, createdAt };
+    }
     const uploaded = await uploadBlob(env.db, env.blobs, { digest: blob.digest, size: blob.size, mediaType: OCI_LAYER_GZIP, diffId: blob.diffId, path: blob.path });
     req.log.line(` ---> step ${((t1 - t0) / 1000).toFixed(2)}s, layer ${(blob.size / 1e6).toFixed(1)} MB in ${((t2 - t1) / 1000).toFixed(2)}s, upload ${((Date.now() - t2) / 1000).toFixed(2)}s`, 'system');
     await env.layers.lease(req.buildId, [blob.diffId]);

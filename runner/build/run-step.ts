@@ -2,7 +2,7 @@
 // the step's overlay, as the image's USER in its WORKDIR, with the stage's ENV and ARGs, the
 // instruction's --mount and --network, its output streamed into the build log.
 import { createHash } from 'node:crypto';
-import { chown, lstat, mkdir, rm } from 'node:fs/promises';
+import { chown, lstat, mkdir, readdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { RunInstruction } from '../../functions/core/dockerfile/instructions';
 import type { ContainerConfig } from '../../functions/core/oci/types';
@@ -11,6 +11,7 @@ import { measureDiskUse, watchDiskUse } from '../sandbox/disk-watch';
 import { runSandboxed } from '../sandbox/run';
 import type { ExtraMount } from '../sandbox/spec';
 import { BuildCancelledError, BuildStepError, type BuilderEnv, type BuildRequest } from './build-env';
+import { acquireCacheMount } from './cache-mount-sharing';
 import { resolveInRoot } from './root-path';
 import { normalisePath } from './step-state';
 import { resolveUser, type ResolvedUser } from './users';
@@ -37,7 +38,19 @@ async function runMounts(env: BuilderEnv, req: BuildRequest, ins: RunInstruction
         const owner = m.uid !== undefined ? Number(m.uid) : 0;
         const group = m.gid !== undefined ? Number(m.gid) : 0;
         await chown(dir, toHostId(env.idmap, owner), toHostId(env.idmap, group));
-        out.push({ kind: 'bind', source: dir, destination: target, readonly: false });
+        const taken = await acquireCacheMount(
+          dir,
+          m.sharing ?? 'shared',
+          async () => {
+            const own = join(req.workDir, `cache-private-${Math.random().toString(36).slice(2, 10)}`);
+            await mkdir(own);
+            await chown(own, toHostId(env.idmap, owner), toHostId(env.idmap, group));
+            return own;
+          },
+          req.signal,
+        );
+        releases.push(async () => taken.release());
+        out.push({ kind: 'bind', source: taken.dir, destination: target, readonly: false });
         break;
       }
       case 'tmpfs':
@@ -99,6 +112,17 @@ export async function executeRun(
   }
 }
 
+/** The path and those of its parents that do not exist in the rootfs, outermost first. */
+async function missingPaths(rootfs: string, containerPath: string): Promise<string[]> {
+  const parts = normalisePath(containerPath).split('/').filter(Boolean);
+  const out: string[] = [];
+  for (let i = 1; i <= parts.length; i++) {
+    const p = `/${parts.slice(0, i).join('/')}`;
+    if (out.length > 0 || !(await lstat(await resolveInRoot(rootfs, p, false)).catch(() => undefined))) out.push(p);
+  }
+  return out;
+}
+
 async function runStep(
   env: BuilderEnv,
   req: BuildRequest,
@@ -108,10 +132,11 @@ async function runStep(
   p: { mounts: ExtraMount[]; user: ResolvedUser; cwd: string; hostname: string; processEnv: string[] },
 ): Promise<void> {
   const { mounts, user, cwd, hostname, processEnv } = p;
-  // runc creates files to bind /etc/hosts and /etc/resolv.conf onto when the image has none; those
-  // belong to the run, not to the layer (Docker keeps them out too).
-  const mountPoints: string[] = [];
-  for (const f of INJECTED_FILES) if (!(await lstat(await resolveInRoot(rootfs, f)).catch(() => undefined))) mountPoints.push(f);
+  // runc creates what it mounts onto when the image lacks it: /etc/hosts and /etc/resolv.conf, each
+  // --mount target and its missing parents. Those stubs belong to the run, not to the layer;
+  // BuildKit removes them too, where the command left them empty.
+  const stubs: string[] = [];
+  for (const f of [...INJECTED_FILES, ...mounts.map((m) => m.destination)]) stubs.push(...(await missingPaths(rootfs, f)));
   // What the step writes is capped (BERTH_BUILD_DISK_GB): past it the step is ended, named as the cause.
   const diskStop = new AbortController();
   let diskUsed = 0;
@@ -145,10 +170,10 @@ async function runStep(
   if (diskStop.signal.aborted && !req.signal.aborted) {
     throw new BuildStepError(`The command '${clip(effect.argv.join(' '))}' wrote ${formatGiB(diskUsed)} to the image, more than the ${formatGiB(env.diskLimitBytes ?? DEFAULT_STEP_DISK_BYTES)} a step may write`);
   }
-  for (const f of mountPoints) {
-    const host = await resolveInRoot(rootfs, f);
+  for (const f of [...new Set(stubs)].sort().reverse()) {
+    const host = await resolveInRoot(rootfs, f, false);
     const st = await lstat(host).catch(() => undefined);
-    if (st?.isFile() && st.size === 0) await rm(host, { force: true });
+    if ((st?.isFile() && st.size === 0) || (st?.isDirectory() && (await readdir(host)).length === 0)) await rm(host, { recursive: true, force: true });
   }
   if (req.signal.aborted) throw new BuildCancelledError('Build cancelled');
   if (result.exitCode !== 0) {

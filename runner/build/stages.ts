@@ -28,6 +28,15 @@ export function targetStageIndex(stages: Stage[], target?: string): number {
   return s.index;
 }
 
+/** A stage lookup whose error names the line that asked for it. */
+function stageAt(line: number, find: () => Stage | undefined): Stage | undefined {
+  try {
+    return find();
+  } catch (err) {
+    throw new BuildPlanError(`Dockerfile:${line}: ${(err as Error).message}`);
+  }
+}
+
 /** The stage indexes the target needs, in build order. */
 export function neededStages(dockerfile: Dockerfile, target: string | undefined, metaArgValues: Map<string, string>): number[] {
   const { stages } = dockerfile;
@@ -37,14 +46,14 @@ export function neededStages(dockerfile: Dockerfile, target: string | undefined,
     if (needed.has(i)) return;
     needed.add(i);
     const st = stages[i]!;
-    const base = findStage(stages, expandWord(st.from, lookup, dockerfile.escape), i);
+    const base = stageAt(st.line, () => findStage(stages, expandWord(st.from, lookup, dockerfile.escape), i));
     if (base) visit(base.index);
     for (const ins of st.instructions) {
       const refs: string[] = [];
       if (ins.kind === 'COPY' && ins.from) refs.push(ins.from);
       if (ins.kind === 'RUN') for (const m of ins.mounts) if (m.from) refs.push(m.from);
       for (const r of refs) {
-        const dep = findStage(stages, expandWord(r, lookup, dockerfile.escape), i);
+        const dep = stageAt(ins.line, () => findStage(stages, expandWord(r, lookup, dockerfile.escape), i));
         if (dep) visit(dep.index);
       }
     }

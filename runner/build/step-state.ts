@@ -57,6 +57,8 @@ export function runArgv(ins: Extract<Instruction, { kind: 'RUN' }>, shell: strin
 
 export type StepEffect =
   | { kind: 'meta' }
+  /** WORKDIR below `/`: the directory is made (owned by the USER) when missing, as BuildKit does. */
+  | { kind: 'workdir'; path: string }
   | { kind: 'run'; argv: string[]; env: string[] }
   | {
       kind: 'copy';
@@ -145,7 +147,8 @@ export function evaluateInstruction(state: StageState, scope: InstructionScope):
       const p = expand(ins.path);
       const base = c.WorkingDir || '/';
       c.WorkingDir = p.startsWith('/') ? normalisePath(p) : normalisePath(`${base}/${p}`);
-      return meta(`WORKDIR ${c.WorkingDir}`);
+      if (c.WorkingDir === '/') return meta(`WORKDIR ${c.WorkingDir}`);
+      return { effect: { kind: 'workdir', path: c.WorkingDir }, createdBy: `WORKDIR ${c.WorkingDir}`, keyText: `WORKDIR ${c.WorkingDir} user=${c.User ?? ''}` };
     }
     case 'CMD': {
       c.Cmd = commandArgv(ins.command, shellOf(state));

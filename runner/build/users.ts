@@ -63,9 +63,13 @@ export async function resolveUser(rootfs: string, spec: string | undefined): Pro
   return { uid, gid, additionalGids, home };
 }
 
-/** --chown: as USER, except a lone user (name or id) uses the same number as the group, as Docker documents. */
+/**
+ * --chown as BuildKit resolves it: a lone user id also names the group (`--chown=1000` is
+ * 1000:1000), a lone user name takes its passwd entry's primary group (`--chown=node` after
+ * `useradd -g root node` is 1001:0), an explicit group wins.
+ */
 export async function resolveChown(rootfs: string, spec: string): Promise<{ uid: number; gid: number }> {
   const [u, g] = spec.split(':', 2) as [string, string | undefined];
   const user = await resolveUser(rootfs, g === undefined ? u : `${u}:${g}`);
-  return { uid: user.uid, gid: g === undefined ? user.uid : user.gid };
+  return { uid: user.uid, gid: g === undefined && isNum(u) ? user.uid : user.gid };
 }

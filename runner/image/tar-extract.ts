@@ -2,7 +2,8 @@
 // `..` components, writes through a symlink, hard links to outside, device nodes. Two flavours:
 // 'layer' keeps owners (shifted into the runner's user-namespace range) and turns OCI whiteouts into
 // overlayfs ones, so the directory serves as an overlay lower dir; 'context' keeps only contents and
-// modes and also refuses symlinks that point outside the tree.
+// modes. Symlinks may point anywhere, as in Docker's contexts: whoever reads the tree resolves them
+// inside it (root-path.ts), never on the host.
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { chmod, lchown, link, lutimes, mkdir, rm, symlink, utimes } from 'node:fs/promises';
@@ -48,13 +49,6 @@ export function normaliseEntryName(name: string, flavour: ExtractOptions['flavou
   const parts = name.split('/').filter((p) => p !== '' && p !== '.');
   if (parts.includes('..')) throw new UnsafeArchiveError(`Cannot unpack ${what}: entry "${name}" points outside the archive with ".."`);
   return parts.join('/');
-}
-
-/** Whether a symlink at rel pointing at target stays inside the tree. */
-export function isLinkInside(rel: string, target: string): boolean {
-  if (target.startsWith('/')) return false;
-  const resolved = posix.normalize(posix.join(posix.dirname(rel), target));
-  return resolved !== '..' && !resolved.startsWith('../');
 }
 
 export async function extractTar(entries: AsyncIterable<TarReadEntry>, dest: string, o: ExtractOptions): Promise<ExtractResult> {
@@ -134,9 +128,6 @@ export async function extractTar(entries: AsyncIterable<TarReadEntry>, dest: str
         continue; // shares the target's metadata
       }
       case 'symlink':
-        if (o.flavour === 'context' && !isLinkInside(rel, h.linkname)) {
-          throw new UnsafeArchiveError(`Cannot unpack ${what}: symlink "${rel}" points outside the context ("${h.linkname}")`);
-        }
         await symlink(h.linkname, abs);
         kinds.set(rel, 'symlink');
         break;

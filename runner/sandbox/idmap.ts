@@ -7,7 +7,12 @@ export interface IdMap {
   size: number;
 }
 
-export const DEFAULT_IDMAP: IdMap = { hostBase: 100_000, size: 65_536 };
+/**
+ * Every id a Linux file can have (up to 2^32 - 2 on the host), not just 65536: images own files by
+ * uids such as 100000 or OpenShift's 1000680000, and Docker builds and runs them. Host ids from
+ * hostBase up must therefore belong to no host user, as on a dedicated runner.
+ */
+export const DEFAULT_IDMAP: IdMap = { hostBase: 100_000, size: 4_294_967_295 - 100_000 };
 
 export function toHostId(map: IdMap, containerId: number): number {
   if (containerId < 0 || containerId >= map.size) throw new RangeError(`Cannot map id ${containerId}: outside 0..${map.size - 1}`);

@@ -36,6 +36,7 @@ const LETTER = /^\p{L}$/u;
 const DIGIT = /^\p{Nd}$/u;
 const SPECIAL_PARAMS = new Set(['@', '*', '#', '?', '-', '$', '!', '0']);
 const EOF = '';
+const MAX_NESTING = 100;
 
 class Words {
   private word = '';
@@ -74,6 +75,7 @@ class Words {
 class Lexer {
   private readonly chars: string[];
   private pos = 0;
+  private depth = 0;
   private readonly escape: string;
   readonly matched = new Set<string>();
   readonly unmatched = new Set<string>();
@@ -103,6 +105,17 @@ class Lexer {
 
   /** Reads until `stop` (consumed) or the end; throws if `stop` is given and never found. */
   processUntil(stop: string, rawEscapes: boolean): { result: string; words: string[] } {
+    // Each nested `${V:-…}` recurses: a hostile word must not exhaust the stack.
+    if (this.depth >= MAX_NESTING) throw new ExpansionError(`variable substitutions nested more than ${MAX_NESTING} deep`);
+    this.depth++;
+    try {
+      return this.processUntilUnbounded(stop, rawEscapes);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private processUntilUnbounded(stop: string, rawEscapes: boolean): { result: string; words: string[] } {
     let result = '';
     const words = new Words();
     while (this.peek() !== EOF) {
@@ -291,7 +304,7 @@ export function processWord(word: string, lookup: EnvLookup, options: LexOptions
     const { result, words } = lexer.processUntil(EOF, options.rawEscapes === true);
     return { result, words, matched: lexer.matched, unmatched: lexer.unmatched };
   } catch (err) {
-    if (err instanceof ExpansionError) throw new ExpansionError(`failed to process "${word}": ${err.message}`);
+    if (err instanceof ExpansionError) throw new ExpansionError(`failed to process "${word.length > 200 ? `${word.slice(0, 200)}…` : word}": ${err.message}`);
     throw err;
   }
 }

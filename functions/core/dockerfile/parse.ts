@@ -33,6 +33,9 @@ export interface Dockerfile {
 }
 
 export function parseDockerfile(text: string): Dockerfile {
+  // No program takes a NUL in an argument, and no log or database stores one: refuse it here.
+  const nul = text.indexOf('\0');
+  if (nul >= 0) throw new DockerfileError(text.slice(0, nul).split('\n').length, 'the line holds a NUL byte: a Dockerfile is text');
   const scanned = scanDockerfile(text);
   if (scanned.lines.length === 0) throw new DockerfileError(1, 'the Dockerfile has no instructions: no build stage');
   const metaArgs: ArgInstruction[] = [];

@@ -1,7 +1,7 @@
 // End to end on a real runner: Dockerfile → runc builds → layers and manifest in S3, tag in Postgres,
 // exported to an OCI layout and unpacked by umoci. The debootstrapped base is cached on the machine.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -168,7 +168,8 @@ describe('building on a runner', () => {
     const { build: b, job, log } = await build(MULTI_STAGE, { tag: 'admin/multi:latest', buildArgs: { GREETING: 'hi' } });
     expect(b.status, log.join('\n')).toBe('succeeded');
     expect(job!.result).toMatchObject({ uploaded: 0, executed: 0 });
-    expect(log.filter((l) => l === ' ---> Using cache')).toHaveLength(4);
+    // COPY, RUN, useradd, COPY --from, and both WORKDIRs (/src made a layer, /home/app existed)
+    expect(log.filter((l) => l === ' ---> Using cache')).toHaveLength(6);
     expect(b.manifestDigest).toBe(multiDigest);
   });
 
@@ -208,10 +209,99 @@ describe('building on a runner', () => {
     }
   });
 
+  it('makes each WORKDIR when it runs, owned by the USER then, even with no step after it (as BuildKit)', async () => {
+    const files = { Dockerfile: 'FROM debian:bookworm\nRUN useradd -u 2000 u2000\nUSER u2000\nWORKDIR /owned/by/user\nUSER root\nWORKDIR /tmp\nWORKDIR /final/empty\n' };
+    const { build: b, log } = await build(files, { tag: 'admin/workdir:latest' });
+    expect(b.status, log.join('\n')).toBe('succeeded');
+    const image = (await readRegistryImage(db, blobs, 'admin/workdir', 'latest'))!;
+    expect(image.config.config?.WorkingDir).toBe('/final/empty');
+    // base, useradd, /owned/by/user, /final/empty: /tmp existed and adds none
+    expect(image.layers).toHaveLength(4);
+    expect(image.config.history!.map((h) => [h.created_by, h.empty_layer ?? false]).slice(-5)).toEqual([
+      ['USER u2000', true],
+      ['WORKDIR /owned/by/user', false],
+      ['USER root', true],
+      ['WORKDIR /tmp', true],
+      ['WORKDIR /final/empty', false],
+    ]);
+    const oci = umociUnpack(image);
+    try {
+      const rootfs = join(await oci.unpack(), 'rootfs');
+      for (const d of ['owned', 'owned/by', 'owned/by/user']) expect(statSync(join(rootfs, d)).uid, d).toBe(2000);
+      expect(statSync(join(rootfs, 'final/empty')).isDirectory()).toBe(true);
+      expect(statSync(join(rootfs, 'final/empty')).uid).toBe(0);
+      expect(statSync(join(rootfs, 'tmp')).mode & 0o7777).toBe(0o1777);
+    } finally {
+      oci.remove();
+    }
+  });
+
+  it('keeps owners above 65535 from RUN, COPY --chown and ADD archives, as Docker does', async () => {
+    const tar = execFileSync('sh', ['-c', 'd=$(mktemp -d) && echo t > $d/t && tar --numeric-owner --owner=1000680000 --group=100001 -cf - -C $d t && rm -rf $d']);
+    const files = { Dockerfile: 'FROM debian:bookworm\nRUN useradd -u 100500 big && touch /big && chown big:100600 /big\nCOPY --chown=70000:70001 a.txt /a.txt\nADD t.tar /\n', 'a.txt': 'a', 't.tar': tar };
+    const { build: b, log } = await build(files, { tag: 'admin/bigids:latest' });
+    expect(b.status, log.join('\n')).toBe('succeeded');
+    const oci = umociUnpack((await readRegistryImage(db, blobs, 'admin/bigids', 'latest'))!);
+    try {
+      const rootfs = join(await oci.unpack(), 'rootfs');
+      const owner = (p: string) => [statSync(join(rootfs, p)).uid, statSync(join(rootfs, p)).gid];
+      expect([owner('big'), owner('a.txt'), owner('t')]).toEqual([[100500, 100600], [70000, 70001], [1000680000, 100001]]);
+    } finally {
+      oci.remove();
+    }
+  });
+
+  it('leaves no --mount stubs in the layer, and gives FROM scratch BuildKit\'s PATH and WORKDIR', async () => {
+    const files = {
+      Dockerfile: `FROM debian:bookworm AS stage
+RUN echo s > /s.txt
+FROM debian:bookworm
+RUN --mount=type=cache,target=/var/cache/x --mount=type=bind,target=/ctx --mount=type=tmpfs,target=/scratch/deep \\
+    --mount=type=bind,from=stage,source=/s.txt,target=/data/s.txt cat /data/s.txt /ctx/in.txt > /out.txt && touch /data/keep
+FROM scratch
+COPY --from=1 /out.txt /data /
+`,
+      'in.txt': 'ctx\n',
+    };
+    const { build: b, log } = await build(files, { tag: 'admin/stubs:latest' });
+    expect(b.status, log.join('\n')).toBe('succeeded');
+    const image = (await readRegistryImage(db, blobs, 'admin/stubs', 'latest'))!;
+    expect(image.config.config).toMatchObject({ Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], WorkingDir: '/' });
+    const oci = umociUnpack(image);
+    try {
+      const rootfs = join(await oci.unpack(), 'rootfs');
+      expect(readdirSync(rootfs).sort()).toEqual(['keep', 'out.txt']);
+      expect(readFileSync(join(rootfs, 'out.txt'), 'utf8')).toBe('s\nctx\n');
+    } finally {
+      oci.remove();
+    }
+  });
+
+  it('gives stages BuildKit\'s automatic platform args (multi-arch Dockerfiles use them)', async () => {
+    const files = {
+      Dockerfile: `FROM --platform=$BUILDPLATFORM debian:bookworm AS build
+ARG TARGETOS TARGETARCH BUILDPLATFORM
+RUN echo "$TARGETOS/$TARGETARCH from $BUILDPLATFORM" > /p.txt
+FROM debian:bookworm
+ARG TARGETPLATFORM
+COPY --from=build /p.txt /p.txt
+RUN echo "$TARGETPLATFORM" >> /p.txt && echo "[$TARGETARCH$TARGETVARIANT]" >> /p.txt
+`,
+    };
+    const { build: b, log } = await build(files, { tag: 'admin/platform:latest' });
+    expect(b.status, log.join('\n')).toBe('succeeded');
+    const oci = umociUnpack((await readRegistryImage(db, blobs, 'admin/platform', 'latest'))!);
+    try {
+      expect(readFileSync(join(await oci.unpack(), 'rootfs/p.txt'), 'utf8')).toBe('linux/amd64 from linux/amd64\nlinux/amd64\n[]\n');
+    } finally {
+      oci.remove();
+    }
+  });
+
   it('fails a build whose RUN fails, naming the command and code, and leaves no mounts', async () => {
     const { build: b, log } = await build({ Dockerfile: 'FROM debian:bookworm\nRUN echo about to fail && exit 3\n' }, { tag: 'admin/fails:latest' });
     expect(b.status).toBe('failed');
-    expect(b.error).toMatch(/returned a non-zero code: 3/);
+    expect(b.error).toMatch(/^Dockerfile:2: The command .* returned a non-zero code: 3/);
     expect(log).toContain('about to fail');
     expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(home);
   });

@@ -1,9 +1,10 @@
 // COPY's path rules against a real rootfs, the way Docker applies them.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync, lstatSync, readdirSync } from 'node:fs';
+import { chmodSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync, lstatSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { copyIntoRoot } from '../../../runner/build/copy-files';
+import { ensureWorkdir } from '../../../runner/build/layer-step';
 import { digestSources, matchComponent, matchSources } from '../../../runner/build/copy-sources';
 import { resolveInRoot } from '../../../runner/build/root-path';
 import { DEFAULT_IDMAP } from '../../../runner/sandbox/idmap';
@@ -71,8 +72,40 @@ describe('COPY path rules', () => {
     expect(lstatSync(join(root, 'owned')).uid).toBe(101_000);
   });
 
+  it('makes a missing destination 0755 whatever the source directory\'s mode, as BuildKit (it creates it first)', async () => {
+    mkdirSync(join(ctx, 'private'), { mode: 0o700 });
+    chmodSync(join(ctx, 'private'), 0o700);
+    writeFileSync(join(ctx, 'private/k'), 'k');
+    await copy(['private'], '/p');
+    await copy(['private'], '/q/r/');
+    expect(statSync(join(root, 'p')).mode & 0o7777).toBe(0o755);
+    expect(statSync(join(root, 'q/r')).mode & 0o7777).toBe(0o755);
+    expect(readFileSync(join(root, 'p/k'), 'utf8')).toBe('k');
+    rmSync(join(ctx, 'private'), { recursive: true });
+  });
+
+  it('keeps hard links among the files one COPY copies', async () => {
+    mkdirSync(join(ctx, 'links'));
+    writeFileSync(join(ctx, 'links/a'), 'same');
+    linkSync(join(ctx, 'links/a'), join(ctx, 'links/b'));
+    await copy(['links'], '/l/');
+    expect(statSync(join(root, 'l/a')).ino).toBe(statSync(join(root, 'l/b')).ino);
+    expect(statSync(join(root, 'l/a')).nlink).toBe(2);
+    rmSync(join(ctx, 'links'), { recursive: true });
+  });
+
   it('refuses an empty match', async () => {
     await expect(copy(['nothing*'], '/x/')).rejects.toThrow(/no source files/);
+  });
+});
+
+describe('ensureWorkdir', () => {
+  it('makes the WORKDIR owned by the USER, or by root when the image does not know the user (as BuildKit)', async () => {
+    writeFileSync(join(root, 'etc/passwd'), 'root:x:0:0::/root:/bin/sh\napp:x:1000:1001::/home/app:/bin/sh\n');
+    await ensureWorkdir({ idmap: DEFAULT_IDMAP }, root, '/w/app', 'app');
+    await ensureWorkdir({ idmap: DEFAULT_IDMAP }, root, '/w/ghost', 'ghost');
+    const owner = (p: string) => [statSync(join(root, p)).uid, statSync(join(root, p)).gid];
+    expect([owner('w'), owner('w/app'), owner('w/ghost')]).toEqual([[101_000, 101_001], [101_000, 101_001], [100_000, 100_000]]);
   });
 });
 
@@ -85,6 +118,26 @@ describe('source matching and digests', () => {
     ['[^ab].txt', 'b.txt', false],
     ['\\*.txt', '*.txt', true],
   ])('%s matches %s: %s', (p, n, want) => expect(matchComponent(p, n)).toBe(want));
+
+  it('follows symlinks of the source tree inside it, never to the host (contexts may hold links anywhere)', async () => {
+    const tree = join(work, 'links');
+    mkdirSync(join(tree, 'etc'), { recursive: true });
+    mkdirSync(join(tree, 'real'));
+    writeFileSync(join(tree, 'etc/passwd'), 'the tree\'s own');
+    writeFileSync(join(tree, 'real/f.conf'), 'f');
+    symlinkSync('/etc/passwd', join(tree, 'abs'));
+    symlinkSync('/etc/shadow', join(tree, 'dangling'));
+    symlinkSync('../../../../../../etc', join(tree, 'up'));
+    symlinkSync('/real', join(tree, 'dirlink'));
+    const m = async (p: string) => (await matchSources(tree, p)).map((s) => [s.rel, s.abs]);
+    expect(await m('abs')).toEqual([['abs', join(tree, 'etc/passwd')]]);
+    expect(await m('dangling')).toEqual([]);
+    expect(await m('up/passwd')).toEqual([['up/passwd', join(tree, 'etc/passwd')]]);
+    expect(await m('up/*')).toEqual([['up/passwd', join(tree, 'etc/passwd')]]);
+    expect(await m('dirlink/*.conf')).toEqual([['dirlink/f.conf', join(tree, 'real/f.conf')]]);
+    await copyIntoRoot(root, await matchSources(tree, 'abs'), '/copied', { idmap: DEFAULT_IDMAP });
+    expect(readFileSync(join(root, 'copied'), 'utf8')).toBe("the tree's own");
+  });
 
   it('changes the digest when content or mode changes, not when nothing does', async () => {
     const d1 = await digestSources(await matchSources(ctx, 'dir'));

@@ -6,6 +6,7 @@ import { computeStageScopes, resolveMetaArgs } from '../../../functions/core/doc
 import type { ContainerConfig } from '../../../functions/core/oci/types';
 import { baseCacheKey, nextCacheKey } from '../../../runner/build/cache-key';
 import { neededStages } from '../../../runner/build/stages';
+import { atDockerfileLine, BuildCancelledError } from '../../../runner/build/build-env';
 import { evaluateInstruction, initialState, normalisePath } from '../../../runner/build/step-state';
 
 const DEBIAN: ContainerConfig = { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['bash'] };
@@ -41,6 +42,10 @@ RUN --mount=type=bind,from=base,target=/b true
   it('names the stages when the target does not exist', () => {
     expect(() => neededStages(df, 'nope', new Map())).toThrow(/Cannot build target "nope".*base, deps, unused, tools, final/);
   });
+  it('names the line of a reference to a stage that is not earlier', () => {
+    expect(() => neededStages(parseDockerfile('FROM debian\nCOPY --from=5 /a /b\n'), undefined, new Map())).toThrow(/^Dockerfile:2: Cannot use stage 5/);
+    expect(() => neededStages(parseDockerfile('FROM debian\nFROM 1\n'), undefined, new Map())).toThrow(/^Dockerfile:2: Cannot use stage 1/);
+  });
   it('resolves stage references by index and refuses a variable in --from, as BuildKit does', () => {
     const d = parseDockerfile('FROM debian\nFROM alpine\nFROM scratch\nCOPY --from=0 /a /a\n');
     expect(neededStages(d, undefined, resolveMetaArgs(d))).toEqual([0, 2]);
@@ -75,7 +80,9 @@ ENTRYPOINT ["/bin/app"]
       StopSignal: 'SIGQUIT',
       Entrypoint: ['/bin/app'],
     });
-    expect(steps.every((s) => s.effect.kind === 'meta')).toBe(true);
+    // WORKDIR makes its directory (a layer when it was missing); the rest only change the config.
+    expect(steps.map((s) => s.effect.kind)).toEqual(['meta', 'meta', 'workdir', 'workdir', 'meta', 'meta', 'meta', 'meta', 'meta', 'meta']);
+    expect(steps[3]!.effect).toEqual({ kind: 'workdir', path: '/srv/web/app' });
     expect(steps.map((s) => s.createdBy)).toEqual([
       'ARG APP=web',
       'ENV HOME_DIR=/srv/web MODE=prod',
@@ -143,4 +150,14 @@ describe('normalisePath', () => {
     ['//a//./b/', '/a/b'],
     ['/', '/'],
   ])('%s → %s', (input, out) => expect(normalisePath(input)).toBe(out));
+});
+
+describe('atDockerfileLine', () => {
+  it('prefixes a step error with its line once, keeping its class; cancellation stays as it is', () => {
+    const err = atDockerfileLine(new TypeError('COPY failed: file not found'), 7) as Error;
+    expect(err).toBeInstanceOf(TypeError);
+    expect(err.message).toBe('Dockerfile:7: COPY failed: file not found');
+    expect((atDockerfileLine(err, 9) as Error).message).toBe('Dockerfile:7: COPY failed: file not found');
+    expect((atDockerfileLine(new BuildCancelledError('Build cancelled'), 3) as Error).message).toBe('Build cancelled');
+  });
 });

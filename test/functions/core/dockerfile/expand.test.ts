@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ExpansionError } from '../../../../functions/core/dockerfile/errors';
 import { expandWord, expandWords, lookupFrom, processWord } from '../../../../functions/core/dockerfile/expand';
+import { parseDockerfile } from '../../../../functions/core/dockerfile/parse';
+import { computeStageScopes } from '../../../../functions/core/dockerfile/scope';
 
 const env = lookupFrom({ PWD: '/home', SHELL: 'bash', NULL: '' });
 
@@ -155,6 +157,15 @@ describe('pattern expansion on hostile input', () => {
     expect(expandWord('${V%%a*a*a*a*a*a*b}', vars)).toBe('a'.repeat(20_000));
     expect(expandWord('${V/*a*a*a*a*b/x}', vars)).toBe('a'.repeat(20_000));
     expect(performance.now() - t).toBeLessThan(3000);
+  });
+
+  it('refuses substitutions nested past 100 deep instead of exhausting the stack, quoting the word short', () => {
+    const deep = (n: number) => `${'${a:-'.repeat(n)}y${'}'.repeat(n)}`;
+    expect(expandWord(deep(99), lookupFrom({}))).toBe('y');
+    expect(() => expandWord(deep(20_000), lookupFrom({}))).toThrow(ExpansionError);
+    expect(() => expandWord(deep(20_000), lookupFrom({}))).toThrow(/^failed to process "\$\{a:-.{190,200}…": variable substitutions nested more than 100 deep$/);
+    const df = parseDockerfile(`FROM a\nENV x=${deep(20_000)}\n`);
+    expect(() => computeStageScopes(df.stages[0]!, { globalArgs: new Map() })).toThrow(/^Dockerfile:2: failed to process/);
   });
 
   it('replaces like Go: leftmost match, empty matches after a match skipped', () => {

@@ -132,6 +132,11 @@ describe('hostile input', () => {
   it('refuses durations beyond exact integers', () => {
     expect(() => parseDockerfile('FROM a\nHEALTHCHECK --interval=99999999999h CMD x\n')).toThrow('Dockerfile:2: HEALTHCHECK --interval: Invalid duration "99999999999h": too long');
   });
+
+  it('refuses a NUL byte, naming its line (no program, log or database takes one)', () => {
+    expect(() => parseDockerfile('FROM a\nRUN echo \0\n')).toThrow('Dockerfile:2: the line holds a NUL byte: a Dockerfile is text');
+    expect(() => parseDockerfile('FROM a\n# c\0\n')).toThrow('Dockerfile:2:');
+  });
 });
 
 describe('heredoc spellings of newer BuildKit', () => {
