@@ -293,7 +293,12 @@ describe('docker CLI against Berth', () => {
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const closed = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
-    child.stdin.write('stty size; exit 4\n');
+    // runc sets the exec's terminal size just after its process starts: ask until it has landed.
+    for (let i = 0; i < 20 && !out.includes('22 71'); i++) {
+      child.stdin.write('stty size\n');
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    child.stdin.write('exit 4\n');
     const code = await Promise.race([closed, new Promise<string>((r) => setTimeout(() => r('timeout'), 20_000))]);
     child.kill('SIGKILL');
     expect(out).toContain('22 71');
