@@ -17,10 +17,12 @@ export interface ShimPaths {
   stderr: string;
   /** A FIFO the container reads as stdin (interactive containers); /dev/null otherwise. */
   stdin?: string;
+  /** runc writes the container's pid here once its process has started. */
+  pidFile?: string;
 }
 
 export function buildShimArgv(runc: Runc, runcId: string, paths: ShimPaths): string[] {
-  return ['/bin/sh', '-c', SHIM_SCRIPT, 'berth-shim', paths.exitFile, ...buildRunArgv(runc, runcId, paths.bundle, paths.runcLog)];
+  return ['/bin/sh', '-c', SHIM_SCRIPT, 'berth-shim', paths.exitFile, ...buildRunArgv(runc, runcId, paths.bundle, paths.runcLog, { keep: true, pidFile: paths.pidFile })];
 }
 
 /** Starts the shim detached from the runner; returns its pid. */

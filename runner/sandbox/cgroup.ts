@@ -25,10 +25,12 @@ export interface CgroupVerdict {
 /** The hierarchies whose membership moves to the accounting cgroup. */
 const ACCOUNTED = ['memory', 'pids'];
 const ACCOUNTING = 'w';
+/** runc's own cgroup below the parent (buildCgroupsPath). */
+const RUNTIME = 'c';
 
 /** The cgroupsPath for runc's spec. */
 export function buildCgroupsPath(containerId: string): string {
-  return `/${CGROUP_PARENT}/${containerId}/c`;
+  return `/${CGROUP_PARENT}/${containerId}/${RUNTIME}`;
 }
 
 function parentDir(controller: string, containerId: string): string {
@@ -63,13 +65,22 @@ export async function adoptIntoAccounting(containerId: string, pid: number): Pro
   for (const h of ACCOUNTED) await writeFile(join(parentDir(h, containerId), ACCOUNTING, 'cgroup.procs'), String(pid));
 }
 
-/** Whether the run met the OOM killer or its pids limit; read before the cgroups are removed. */
+/**
+ * Whether the run met the OOM killer or its pids limit; read before the cgroups are removed. Both the
+ * accounting cgroup and runc's own are read: a one-shot run moves its process to the first, a service
+ * container started with `runc run --keep` stays in the second, which runc then leaves in place.
+ */
 export async function readCgroupVerdict(containerId: string): Promise<CgroupVerdict> {
-  const oom = await readOr(join(parentDir('memory', containerId), ACCOUNTING, 'memory.oom_control'), '');
-  const events = await readOr(join(parentDir('pids', containerId), ACCOUNTING, 'pids.events'), '');
-  const kills = /^oom_kill (\d+)/m.exec(oom);
-  const max = /^max (\d+)/m.exec(events);
-  return { oomKilled: kills !== null && Number(kills[1]) > 0, pidsLimitHit: max !== null && Number(max[1]) > 0 };
+  const verdict: CgroupVerdict = { oomKilled: false, pidsLimitHit: false };
+  for (const leaf of [ACCOUNTING, RUNTIME]) {
+    const oom = await readOr(join(parentDir('memory', containerId), leaf, 'memory.oom_control'), '');
+    const events = await readOr(join(parentDir('pids', containerId), leaf, 'pids.events'), '');
+    const kills = /^oom_kill (\d+)/m.exec(oom);
+    const max = /^max (\d+)/m.exec(events);
+    verdict.oomKilled ||= kills !== null && Number(kills[1]) > 0;
+    verdict.pidsLimitHit ||= max !== null && Number(max[1]) > 0;
+  }
+  return verdict;
 }
 
 /** Every controller hierarchy mounted under /sys/fs/cgroup (cpu,cpuacct counted once via its real dir). */
@@ -96,7 +107,7 @@ async function removeDir(dir: string): Promise<void> {
 /** Remove `/berth/<id>` (and `c`, `w` below it) in every hierarchy; missing dirs are fine. */
 export async function removeCgroups(containerId: string): Promise<void> {
   for (const h of await listHierarchies()) {
-    for (const dir of [join(parentDir(h, containerId), 'c'), join(parentDir(h, containerId), ACCOUNTING), parentDir(h, containerId)]) {
+    for (const dir of [join(parentDir(h, containerId), RUNTIME), join(parentDir(h, containerId), ACCOUNTING), parentDir(h, containerId)]) {
       await removeDir(dir);
     }
   }

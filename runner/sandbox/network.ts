@@ -25,6 +25,8 @@ interface CachedAttachment {
   bridgeResult: unknown;
   ports: PortMapping[];
   netnsPath: string;
+  /** Whether the loopback plugin was ADDed (absent in records older than the field: it was). */
+  loopback?: boolean;
 }
 
 export function buildNetnsAttachArgv(name: string, pid: number): string[] {
@@ -149,19 +151,34 @@ export async function ensureHostGuard(settings: NetworkSettings): Promise<{ isol
   return state;
 }
 
-/** ADD loopback, bridge and (if any ports) portmap; on failure everything added is removed again. */
-export async function attachNetwork(settings: NetworkSettings, containerId: string, netnsPath: string, ports: PortMapping[]): Promise<NetworkAttachment> {
-  const guard = await ensureHostGuard(settings);
+/** Concrete host ports for `ports`: ephemeral ones (host port 0) chosen now. */
+export async function choosePorts(ports: PortMapping[]): Promise<PortMapping[]> {
   const concrete: PortMapping[] = [];
   for (const p of ports) concrete.push(p.hostPort === 0 ? { ...p, hostPort: await pickFreePort(p.hostIp, p.protocol) } : p);
+  return concrete;
+}
+
+export interface InterfaceOptions {
+  /** Bring lo up with the loopback plugin (false when the namespace was made with lo up already). */
+  loopback?: boolean;
+}
+
+/**
+ * ADD the container's interfaces: loopback (unless told not to) and eth0 on the bridge with NAT. The
+ * ports, concrete already, are recorded first so a crash before publishPorts still leaves the DEL to
+ * cleanupOrphans. On failure everything added is removed again.
+ */
+export async function attachInterfaces(settings: NetworkSettings, containerId: string, netnsPath: string, ports: PortMapping[], options: InterfaceOptions = {}): Promise<NetworkAttachment> {
+  const loopback = options.loopback ?? true;
+  const guard = await ensureHostGuard(settings);
   await mkdir(join(settings.stateDir, 'attachments'), { recursive: true });
   // Recorded before ADD so a crash half-way still leaves something for cleanupOrphans to find.
-  const cache: CachedAttachment = { bridgeResult: undefined, ports: concrete, netnsPath };
+  const cache: CachedAttachment = { bridgeResult: undefined, ports, netnsPath, loopback };
   await writeFile(cachePath(settings, containerId), JSON.stringify(cache));
   try {
     // lo and eth0 are independent: bring them up side by side (~10 ms saved on every start).
     const [, bridged] = await Promise.all([
-      invokePlugin(settings, 'ADD', containerId, netnsPath, 'lo', buildLoopbackConfig()),
+      loopback ? invokePlugin(settings, 'ADD', containerId, netnsPath, 'lo', buildLoopbackConfig()) : undefined,
       invokePlugin(settings, 'ADD', containerId, netnsPath, 'eth0', buildBridgeConfig(settings)),
     ]);
     const result = bridged as { ips?: Array<{ address: string; gateway?: string }>; interfaces?: Array<{ name: string; sandbox?: string }> };
@@ -172,14 +189,32 @@ export async function attachNetwork(settings: NetworkSettings, containerId: stri
       if (!hostVeth) throw new Error(`Cannot isolate the network of container "${containerId}": the bridge plugin returned no host interface`);
       await runCommandOrThrow(buildIsolatePortArgv(hostVeth));
     }
-    if (concrete.length > 0) await invokePlugin(settings, 'ADD', containerId, netnsPath, 'eth0', buildPortmapConfig(concrete, result));
     const ip = result.ips?.find((i) => !i.address.includes(':'));
     if (!ip) throw new Error(`Cannot attach network for container "${containerId}": the bridge plugin returned no IPv4 address`);
-    return { containerId, netnsPath, address: ip.address.split('/')[0]!, gateway: ip.gateway ?? '', ports: concrete };
+    return { containerId, netnsPath, address: ip.address.split('/')[0]!, gateway: ip.gateway ?? '', ports };
   } catch (error) {
     await detachNetwork(settings, containerId).catch(() => {});
     throw error;
   }
+}
+
+/** ADD portmap for the attachment's ports (none: nothing to do); on failure the whole network is removed. */
+export async function publishPorts(settings: NetworkSettings, attachment: NetworkAttachment): Promise<void> {
+  if (attachment.ports.length === 0) return;
+  try {
+    const cache = JSON.parse(await readFile(cachePath(settings, attachment.containerId), 'utf8')) as CachedAttachment;
+    await invokePlugin(settings, 'ADD', attachment.containerId, attachment.netnsPath, 'eth0', buildPortmapConfig(attachment.ports, cache.bridgeResult));
+  } catch (error) {
+    await detachNetwork(settings, attachment.containerId).catch(() => {});
+    throw error;
+  }
+}
+
+/** ADD loopback, bridge and (if any ports) portmap; on failure everything added is removed again. */
+export async function attachNetwork(settings: NetworkSettings, containerId: string, netnsPath: string, ports: PortMapping[], options: InterfaceOptions = {}): Promise<NetworkAttachment> {
+  const attachment = await attachInterfaces(settings, containerId, netnsPath, await choosePorts(ports), options);
+  await publishPorts(settings, attachment);
+  return attachment;
 }
 
 /** DEL in reverse order; idempotent, and tolerant of a namespace that is already gone. */
@@ -203,7 +238,7 @@ export async function detachNetwork(settings: NetworkSettings, containerId: stri
     await attempt(() => invokePlugin(settings, 'DEL', containerId, netns, 'eth0', buildPortmapConfig(cache.ports, cache.bridgeResult)));
   }
   await attempt(() => invokePlugin(settings, 'DEL', containerId, netns, 'eth0', { ...buildBridgeConfig(settings), prevResult: cache.bridgeResult }));
-  await attempt(() => invokePlugin(settings, 'DEL', containerId, netns, 'lo', buildLoopbackConfig()));
+  if (cache.loopback !== false) await attempt(() => invokePlugin(settings, 'DEL', containerId, netns, 'lo', buildLoopbackConfig()));
   if (errors.length > 0) throw errors[0];
   await rm(cachePath(settings, containerId), { force: true });
 }

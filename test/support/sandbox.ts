@@ -8,6 +8,7 @@ import { buildDefaultNetworkSettings, buildResolvConf, DEFAULT_IPAM_DIR, type Ne
 import { CGROUP_ROOT } from '../../runner/sandbox/cgroup';
 import { sandboxBundleDir, sandboxRootfsDir } from '../../runner/sandbox/cleanup';
 import { DEFAULT_IDMAP } from '../../runner/sandbox/idmap';
+import { USERNS_DIR } from '../../runner/sandbox/namespaces';
 import { mountOverlay, removeOverlay, type OverlayLayout } from '../../runner/sandbox/overlay';
 import { createContainerId, DEFAULT_RUNC } from '../../runner/sandbox/runc';
 import { runSandboxed, type SandboxRunOptions } from '../../runner/sandbox/run';
@@ -88,6 +89,7 @@ export function findLeftovers(fx: SandboxFixture, id: string): string[] {
   const found: string[] = [];
   for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) if (line.includes(id)) found.push(`mount: ${line}`);
   if (existsSync(join('/run/netns', id))) found.push(`netns: ${id}`);
+    if (existsSync(join(USERNS_DIR, id))) found.push(`userns pin: ${id}`);
   for (const table of ['nat', 'filter']) for (const line of sh(['iptables', '-w', '-t', table, '-S']).split('\n')) if (line.includes(id)) found.push(`iptables ${table}: ${line}`);
   for (const h of readdirSync(CGROUP_ROOT)) if (existsSync(join(CGROUP_ROOT, h, 'berth', id))) found.push(`cgroup: ${h}/berth/${id}`);
   if (existsSync(sandboxBundleDir(fx.home, id))) found.push(`bundle: ${id}`);

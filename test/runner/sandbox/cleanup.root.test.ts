@@ -7,6 +7,7 @@ import { buildCgroupsPath, createParentCgroup } from '../../../runner/sandbox/cg
 import { cleanupOrphans, sandboxBundleDir, sandboxRootfsDir } from '../../../runner/sandbox/cleanup';
 import { parsePortMapping } from '../../../runner/sandbox/cni-config';
 import { DEFAULT_IDMAP } from '../../../runner/sandbox/idmap';
+import { prepareNamespaces } from '../../../runner/sandbox/namespaces';
 import { attachNetwork, pinNetns, unpinNetns } from '../../../runner/sandbox/network';
 import { mountOverlay } from '../../../runner/sandbox/overlay';
 import {
@@ -78,6 +79,17 @@ describe('cleanupOrphans', () => {
     const report = await cleanupOrphans({ home: fx.home, runc: DEFAULT_RUNC, networkSettings: fx.networkSettings, keep: new Set() });
     expect(report.errors).toEqual([]);
     expect(report.masqueradeRules).toContain(id);
+    expect(findLeftovers(fx, id)).toEqual([]);
+  });
+
+  it('removes the namespaces a runner made before it died mid-start', async () => {
+    const id = createContainerId();
+    mkdirSync(sandboxBundleDir(fx.home, id), { recursive: true });
+    await prepareNamespaces(id, DEFAULT_IDMAP);
+    expect(findLeftovers(fx, id).length).toBeGreaterThan(2);
+    const report = await cleanupOrphans({ home: fx.home, runc: DEFAULT_RUNC, networkSettings: fx.networkSettings, keep: new Set() });
+    expect(report.errors).toEqual([]);
+    expect([report.userns, report.netns, report.bundles]).toEqual([[id], [id], [id]]);
     expect(findLeftovers(fx, id)).toEqual([]);
   });
 });

@@ -14,6 +14,9 @@ describe('runc argv', () => {
     expect(buildRunArgv(runc, 'berth-a1', '/h/b', '/h/b/runc.log')).toEqual([
       '/usr/sbin/runc', '--root', '/run/berth/runc', '--log', '/h/b/runc.log', '--log-format', 'json', 'run', '--bundle', '/h/b', 'berth-a1',
     ]);
+    expect(buildRunArgv(runc, 'berth-a1', '/h/b', '/h/b/runc.log', { keep: true, pidFile: '/h/b/init.pid' })).toEqual([
+      '/usr/sbin/runc', '--root', '/run/berth/runc', '--log', '/h/b/runc.log', '--log-format', 'json', 'run', '--keep', '--pid-file', '/h/b/init.pid', '--bundle', '/h/b', 'berth-a1',
+    ]);
     expect(buildCreateArgv(runc, 'berth-a1', '/h/b', '/h/b/pid', '/h/b/log')).toEqual([
       '/usr/sbin/runc', '--root', '/run/berth/runc', '--log', '/h/b/log', '--log-format', 'json', 'create', '--bundle', '/h/b', '--pid-file', '/h/b/pid', 'berth-a1',
     ]);
