@@ -222,18 +222,15 @@ export class Supervisor {
       meta.address = attached.address;
       await writeFile(join(paths.bundle, 'hosts'), buildHostsFile(meta.plan.hostname, attached.address));
       this.o.trace?.('network attached');
-      let shimGone = false;
       const shimExit = deferred();
-      meta.shimPid = spawnShim(this.o.runc, meta.runcId, { ...paths, stdin: meta.openStdin ? paths.stdin : undefined }, () => {
-        shimGone = true;
-        shimExit.resolve();
-      });
+      meta.shimPid = spawnShim(this.o.runc, meta.runcId, { ...paths, stdin: meta.openStdin ? paths.stdin : undefined }, () => shimExit.resolve());
       this.o.trace?.('shim spawned');
       const published = publishPorts(settings, attached);
       pending.push(published);
       published.catch(() => {});
       const [pid] = await Promise.all([waitForPidFile(paths.pidFile, shimExit.promise), writeContainerMeta(this.o.home, meta), published]);
-      if (pid === undefined || shimGone) throw new Error(`Cannot start container "${meta.key}": runc exited before the process started (see ${paths.runcLog})`);
+      // A process that exits at once may take the shim with it before the pid file is seen: it did start.
+      if (pid === undefined) throw new Error(`Cannot start container "${meta.key}": runc exited before the process started (see ${paths.runcLog})`);
       this.o.trace?.('process running');
       // runc has joined the user namespace: the container and its pinned netns hold it from now on.
       void unpinUserNamespace(meta.runcId).catch((e: unknown) => this.o.log?.(`container ${meta.key}: ${(e as Error).message}`));

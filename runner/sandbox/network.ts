@@ -1,5 +1,5 @@
 // A container's network: its namespace pinned under /run/netns, CNI plugins run directly (loopback,
-// bridge with NAT, portmap), and a teardown that runs CNI DEL while the namespace still exists — the
+// bridge with NAT, portmap for UDP; TCP ports by port-rules.ts), and a teardown that runs CNI DEL while the namespace still exists — the
 // only order in which the bridge plugin can find and remove its masquerade rules.
 import { createSocket } from 'node:dgram';
 import { existsSync } from 'node:fs';
@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { buildBridgeConfig, buildCniEnv, buildLoopbackConfig, buildPortmapConfig, type NetworkSettings, type PortMapping } from './cni-config';
 import { runCommand, runCommandOrThrow } from './exec';
+import { publishTcpPorts, unpublishTcpPorts } from './port-rules';
 
 export const NETNS_DIR = '/run/netns';
 
@@ -27,6 +28,8 @@ interface CachedAttachment {
   netnsPath: string;
   /** Whether the loopback plugin was ADDed (absent in records older than the field: it was). */
   loopback?: boolean;
+  /** TCP ports are published by port-rules.ts and UDP ones by portmap (absent: portmap did all). */
+  tcpRules?: boolean;
 }
 
 export function buildNetnsAttachArgv(name: string, pid: number): string[] {
@@ -198,12 +201,22 @@ export async function attachInterfaces(settings: NetworkSettings, containerId: s
   }
 }
 
-/** ADD portmap for the attachment's ports (none: nothing to do); on failure the whole network is removed. */
+/**
+ * Publish the attachment's ports: TCP with our own rules in one iptables-restore (port-rules.ts), UDP
+ * with the portmap plugin. On failure the whole network is removed.
+ */
 export async function publishPorts(settings: NetworkSettings, attachment: NetworkAttachment): Promise<void> {
   if (attachment.ports.length === 0) return;
   try {
     const cache = JSON.parse(await readFile(cachePath(settings, attachment.containerId), 'utf8')) as CachedAttachment;
-    await invokePlugin(settings, 'ADD', attachment.containerId, attachment.netnsPath, 'eth0', buildPortmapConfig(attachment.ports, cache.bridgeResult));
+    cache.tcpRules = true;
+    await writeFile(cachePath(settings, attachment.containerId), JSON.stringify(cache));
+    const tcp = attachment.ports.filter((p) => p.protocol === 'tcp');
+    const udp = attachment.ports.filter((p) => p.protocol === 'udp');
+    await Promise.all([
+      publishTcpPorts(settings.bridge, { containerId: attachment.containerId, address: attachment.address, subnet: settings.subnet, ports: tcp }),
+      udp.length > 0 ? invokePlugin(settings, 'ADD', attachment.containerId, attachment.netnsPath, 'eth0', buildPortmapConfig(udp, cache.bridgeResult)) : undefined,
+    ]);
   } catch (error) {
     await detachNetwork(settings, attachment.containerId).catch(() => {});
     throw error;
@@ -215,6 +228,16 @@ export async function attachNetwork(settings: NetworkSettings, containerId: stri
   const attachment = await attachInterfaces(settings, containerId, netnsPath, await choosePorts(ports), options);
   await publishPorts(settings, attachment);
   return attachment;
+}
+
+export function buildNeighbourFlushArgv(address: string, bridge: string): string[] {
+  return ['ip', 'neigh', 'flush', 'to', `${address}/32`, 'dev', bridge];
+}
+
+function readIpv4(bridgeResult: unknown): string | undefined {
+  const ips = (bridgeResult as { ips?: Array<{ address?: unknown }> } | undefined)?.ips ?? [];
+  const ip = ips.map((i) => String(i.address ?? '')).find((a) => /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(a));
+  return ip?.split('/')[0];
 }
 
 /** DEL in reverse order; idempotent, and tolerant of a namespace that is already gone. */
@@ -234,10 +257,17 @@ export async function detachNetwork(settings: NetworkSettings, containerId: stri
     }
   };
   const netns = cache.netnsPath;
-  if (cache.ports.length > 0) {
-    await attempt(() => invokePlugin(settings, 'DEL', containerId, netns, 'eth0', buildPortmapConfig(cache.ports, cache.bridgeResult)));
+  const portmapped = cache.tcpRules ? cache.ports.filter((p) => p.protocol === 'udp') : cache.ports;
+  if (cache.tcpRules) await attempt(() => unpublishTcpPorts(containerId, cache.ports.filter((p) => p.protocol === 'tcp')));
+  if (portmapped.length > 0) {
+    await attempt(() => invokePlugin(settings, 'DEL', containerId, netns, 'eth0', buildPortmapConfig(portmapped, cache.bridgeResult)));
   }
   await attempt(() => invokePlugin(settings, 'DEL', containerId, netns, 'eth0', { ...buildBridgeConfig(settings), prevResult: cache.bridgeResult }));
+  // The host remembers the address's MAC for a while; a container handed the address next would be
+  // unreachable from the runner (health checks) until that entry expires, as its gratuitous ARP can
+  // be ignored when the entry was refreshed less than a second before.
+  const address = readIpv4(cache.bridgeResult);
+  if (address) await attempt(() => runCommand(buildNeighbourFlushArgv(address, settings.bridge)));
   if (cache.loopback !== false) await attempt(() => invokePlugin(settings, 'DEL', containerId, netns, 'lo', buildLoopbackConfig()));
   if (errors.length > 0) throw errors[0];
   await rm(cachePath(settings, containerId), { force: true });

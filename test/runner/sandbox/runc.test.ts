@@ -3,7 +3,7 @@ import {
   buildCreateArgv, buildDeleteArgv, buildKillArgv, buildListArgv, buildRunArgv, buildStartArgv, buildStateArgv, createContainerId, isBerthContainerId,
   type Runc,
 } from '../../../runner/sandbox/runc';
-import { buildHostGuardRule, buildIsolatePortArgv, buildNeighbourGuardRule, buildNetnsAttachArgv, buildNetnsDeleteArgv } from '../../../runner/sandbox/network';
+import { buildHostGuardRule, buildIsolatePortArgv, buildNeighbourFlushArgv, buildNeighbourGuardRule, buildNetnsAttachArgv, buildNetnsDeleteArgv } from '../../../runner/sandbox/network';
 import { buildHandshakeHookSpec } from '../../../runner/sandbox/handshake';
 import { buildLoopbackUpArgv } from '../../../runner/sandbox/run';
 
@@ -44,6 +44,7 @@ describe('runc argv', () => {
     expect(buildNetnsAttachArgv('berth-a1', 42)).toEqual(['ip', 'netns', 'attach', 'berth-a1', '42']);
     expect(buildNetnsDeleteArgv('berth-a1')).toEqual(['ip', 'netns', 'delete', 'berth-a1']);
     expect(buildLoopbackUpArgv(42)).toEqual(['nsenter', '-t', '42', '-n', 'ip', 'link', 'set', 'lo', 'up']);
+    expect(buildNeighbourFlushArgv('10.213.0.9', 'berth0')).toEqual(['ip', 'neigh', 'flush', 'to', '10.213.0.9/32', 'dev', 'berth0']);
   });
 
   it('guards the runner and the neighbours with iptables rules and port isolation', () => {
