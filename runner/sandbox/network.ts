@@ -30,6 +30,8 @@ interface CachedAttachment {
   loopback?: boolean;
   /** TCP ports are published by port-rules.ts and UDP ones by portmap (absent: portmap did all). */
   tcpRules?: boolean;
+  /** The bridge plugin masqueraded this container itself (absent: records from when it always did). */
+  ipMasq?: boolean;
 }
 
 export function buildNetnsAttachArgv(name: string, pid: number): string[] {
@@ -132,6 +134,17 @@ export function buildIsolatePortArgv(hostVeth: string): string[] {
   return ['ip', 'link', 'set', 'dev', hostVeth, 'type', 'bridge_slave', 'isolated', 'on'];
 }
 
+/**
+ * Outbound NAT for every container on the bridge, added once like the guards (Docker does the same):
+ * traffic leaving the subnet, multicast aside, takes the runner's address.
+ */
+export function buildMasqueradeRule(settings: NetworkSettings): string[] {
+  return [
+    'POSTROUTING', '-s', settings.subnet, '!', '-d', settings.subnet, '-m', 'addrtype', '!', '--dst-type', 'MULTICAST',
+    '-m', 'comment', '--comment', `berth: outbound NAT for ${settings.bridge}`, '-j', 'MASQUERADE',
+  ];
+}
+
 const BRIDGE_NF = '/proc/sys/net/bridge/bridge-nf-call-iptables';
 const guarded = new Map<string, { isolatePorts: boolean }>();
 
@@ -149,6 +162,8 @@ export async function ensureHostGuard(settings: NetworkSettings): Promise<{ isol
     const check = await runCommand(['iptables', '-w', '-C', ...rule]);
     if (check.code !== 0) await runCommandOrThrow(['iptables', '-w', '-I', ...rule]);
   }
+  const masquerade = buildMasqueradeRule(settings);
+  if ((await runCommand(['iptables', '-w', '-t', 'nat', '-C', ...masquerade])).code !== 0) await runCommandOrThrow(['iptables', '-w', '-t', 'nat', '-A', ...masquerade]);
   const state = { isolatePorts: !(await enableBridgeFiltering()) };
   guarded.set(settings.bridge, state);
   return state;
@@ -176,7 +191,7 @@ export async function attachInterfaces(settings: NetworkSettings, containerId: s
   const guard = await ensureHostGuard(settings);
   await mkdir(join(settings.stateDir, 'attachments'), { recursive: true });
   // Recorded before ADD so a crash half-way still leaves something for cleanupOrphans to find.
-  const cache: CachedAttachment = { bridgeResult: undefined, ports, netnsPath, loopback };
+  const cache: CachedAttachment = { bridgeResult: undefined, ports, netnsPath, loopback, ipMasq: false };
   await writeFile(cachePath(settings, containerId), JSON.stringify(cache));
   try {
     // lo and eth0 are independent: bring them up side by side (~10 ms saved on every start).
@@ -262,7 +277,7 @@ export async function detachNetwork(settings: NetworkSettings, containerId: stri
   if (portmapped.length > 0) {
     await attempt(() => invokePlugin(settings, 'DEL', containerId, netns, 'eth0', buildPortmapConfig(portmapped, cache.bridgeResult)));
   }
-  await attempt(() => invokePlugin(settings, 'DEL', containerId, netns, 'eth0', { ...buildBridgeConfig(settings), prevResult: cache.bridgeResult }));
+  await attempt(() => invokePlugin(settings, 'DEL', containerId, netns, 'eth0', { ...buildBridgeConfig(settings, { ipMasq: cache.ipMasq ?? true }), prevResult: cache.bridgeResult }));
   // The host remembers the address's MAC for a while; a container handed the address next would be
   // unreachable from the runner (health checks) until that entry expires, as its gratuitous ARP can
   // be ignored when the entry was refreshed less than a second before.

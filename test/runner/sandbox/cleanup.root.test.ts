@@ -1,5 +1,7 @@
 // A runner that dies leaves containers, namespaces, CNI state, iptables rules, cgroups, overlays and
 // bundles behind; cleanupOrphans finds them by name and removes them, and leaves kept ones alone.
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupOrphans, sandboxBundleDir } from '../../../runner/sandbox/cleanup';
@@ -39,8 +41,16 @@ describe('cleanupOrphans', () => {
     expect(findLeftovers(fx, kept)).toEqual([]);
   });
 
-  it('removes masquerade rules whose network namespace is already gone', async () => {
+  it('removes masquerade rules the bridge plugin made (before the subnet-wide rule) whose network namespace is already gone', async () => {
     const id = await startDetachedSandbox(fx);
+    // What the plugin wrote for each container while Berth let it masquerade (ipMasq).
+    const chain = `CNI-${randomBytes(12).toString('hex')}`;
+    const comment = `"name: \\"berth\\" id: \\"${id}\\""`;
+    const legacy = ['*nat', `:${chain} - [0:0]`, `-A ${chain} -d 10.213.0.0/16 -m comment --comment ${comment} -j ACCEPT`, `-A ${chain} ! -d 224.0.0.0/4 -m comment --comment ${comment} -j MASQUERADE`];
+    legacy.push(`-A POSTROUTING -s 10.213.255.254/32 -m comment --comment ${comment} -j ${chain}`, 'COMMIT', '');
+    const restore = spawnSync('iptables-restore', ['--noflush'], { input: legacy.join('\n'), encoding: 'utf8' });
+    expect(restore.status, restore.stderr).toBe(0);
+    expect(findLeftovers(fx, id).some((l) => l.includes(chain))).toBe(true);
     await killContainer(DEFAULT_RUNC, id, 'SIGKILL', true);
     await deleteContainer(DEFAULT_RUNC, id);
     await unpinNetns(id); // the namespace dies with its last reference: CNI DEL cannot find the address now
@@ -48,6 +58,7 @@ describe('cleanupOrphans', () => {
     expect(report.errors).toEqual([]);
     expect(report.masqueradeRules).toContain(id);
     expect(findLeftovers(fx, id)).toEqual([]);
+    expect(spawnSync('iptables', ['-w', '-t', 'nat', '-S'], { encoding: 'utf8' }).stdout).not.toContain(chain);
   });
 
   it('removes the namespaces a runner made before it died mid-start', async () => {

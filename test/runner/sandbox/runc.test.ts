@@ -3,7 +3,7 @@ import {
   buildCreateArgv, buildDeleteArgv, buildKillArgv, buildListArgv, buildRunArgv, buildStartArgv, buildStateArgv, createContainerId, isBerthContainerId,
   type Runc,
 } from '../../../runner/sandbox/runc';
-import { buildHostGuardRule, buildIsolatePortArgv, buildNeighbourFlushArgv, buildNeighbourGuardRule, buildNetnsAttachArgv, buildNetnsDeleteArgv } from '../../../runner/sandbox/network';
+import { buildHostGuardRule, buildIsolatePortArgv, buildMasqueradeRule, buildNeighbourFlushArgv, buildNeighbourGuardRule, buildNetnsAttachArgv, buildNetnsDeleteArgv } from '../../../runner/sandbox/network';
 import { buildHandshakeHookSpec } from '../../../runner/sandbox/handshake';
 import { buildLoopbackUpArgv } from '../../../runner/sandbox/run';
 
@@ -54,6 +54,10 @@ describe('runc argv', () => {
     expect(buildNeighbourGuardRule('berth0')).toEqual([
       'FORWARD', '-i', 'berth0', '-o', 'berth0', '-m', 'conntrack', '!', '--ctstate', 'DNAT', '-m', 'comment',
       '--comment', 'berth: containers reach each other only through published ports', '-j', 'DROP',
+    ]);
+    expect(buildMasqueradeRule({ cniPath: '/usr/lib/cni', bridge: 'berth0', subnet: '10.213.0.0/16', stateDir: '/h/cni' })).toEqual([
+      'POSTROUTING', '-s', '10.213.0.0/16', '!', '-d', '10.213.0.0/16', '-m', 'addrtype', '!', '--dst-type', 'MULTICAST',
+      '-m', 'comment', '--comment', 'berth: outbound NAT for berth0', '-j', 'MASQUERADE',
     ]);
     expect(buildIsolatePortArgv('veth1234')).toEqual(['ip', 'link', 'set', 'dev', 'veth1234', 'type', 'bridge_slave', 'isolated', 'on']);
   });
