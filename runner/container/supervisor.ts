@@ -13,6 +13,7 @@ import type { IdMap } from '../sandbox/idmap';
 import { describeNamespacePins, prepareNamespaces, unpinUserNamespace } from '../sandbox/namespaces';
 import { attachInterfaces, choosePorts, detachNetwork, publishPorts, unpinNetns } from '../sandbox/network';
 import { listMountsUnder, mountOverlay, removeOverlay } from '../sandbox/overlay';
+import { waitForPidFile } from '../sandbox/pid-file';
 import { deleteContainer, killContainer, type Runc } from '../sandbox/runc';
 import { buildRuntimeSpec } from '../sandbox/spec';
 import { describeRunResult } from '../sandbox/verdict';
@@ -20,7 +21,6 @@ import { describeContainerPaths, readExitFile, writeContainerMeta, type Containe
 import { openAttachSession, type AttachSession } from './attach';
 import { HealthMonitor, probeHttp, probeTcp, type HealthStatus } from './health';
 import { LogTail, type LogLineOut } from './log-tail';
-import { waitForPidFile } from './pid-file';
 import { nextRestartDelay, parseRestartPolicy, shouldRestart } from './restart-policy';
 import { isProcessAlive, spawnShim } from './shim';
 

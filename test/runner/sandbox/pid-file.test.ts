@@ -2,7 +2,7 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parsePidFile, waitForPidFile } from '../../../runner/container/pid-file';
+import { parsePidFile, waitForPidFile } from '../../../runner/sandbox/pid-file';
 
 const dirs: string[] = [];
 afterEach(() => {
