@@ -1,9 +1,10 @@
-// cgroup v1 (this machine's hybrid layout) for one-shot runs. The memory and pids limits sit on a
-// parent cgroup Berth owns, `/berth/<id>`, and runc puts the container in `/berth/<id>/c` below it.
-// runc removes its own cgroup the moment a foreground run ends, and on v1 the kernel records an OOM
-// kill and a refused fork only in the cgroup of the process concerned (memory.oom_control oom_kill,
-// pids.events max). So before the process starts, its memory and pids membership moves to a sibling
-// we own, `/berth/<id>/w`, whose counters are still there to read after runc is done.
+// cgroup v1 (this machine's hybrid layout). The memory and pids limits sit on a parent cgroup Berth
+// owns, `/berth/<id>`, and runc puts the container in `/berth/<id>/c` below it. On v1 the kernel
+// records an OOM kill and a refused fork only in the cgroup of the process concerned
+// (memory.oom_control oom_kill, pids.events max), and runc removes its cgroup when a foreground run
+// ends — unless told to keep it (`runc run --keep`), which is how every run is started now: the
+// counters are read from `c` before runc's record is deleted. Processes started by earlier versions
+// were moved to a sibling, `/berth/<id>/w`, before they ran; its counters are still read.
 import { readdir, readFile, rmdir, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -22,8 +23,7 @@ export interface CgroupVerdict {
   pidsLimitHit: boolean;
 }
 
-/** The hierarchies whose membership moves to the accounting cgroup. */
-const ACCOUNTED = ['memory', 'pids'];
+/** Where earlier versions moved a process's memory and pids membership (see above). */
 const ACCOUNTING = 'w';
 /** runc's own cgroup below the parent (buildCgroupsPath). */
 const RUNTIME = 'c';
@@ -39,7 +39,7 @@ function parentDir(controller: string, containerId: string): string {
 
 /** Create the parent cgroup with its limits (memory+swap = memory: no swap). */
 export async function createParentCgroup(containerId: string, limits: CgroupLimits): Promise<void> {
-  for (const h of ACCOUNTED) await mkdir(join(parentDir(h, containerId), ACCOUNTING), { recursive: true });
+  for (const h of ['memory', 'pids']) await mkdir(parentDir(h, containerId), { recursive: true });
   if (limits.memoryBytes !== undefined) {
     await writeFile(join(parentDir('memory', containerId), 'memory.limit_in_bytes'), String(limits.memoryBytes));
     try {
@@ -60,16 +60,7 @@ async function readOr(path: string, fallback: string): Promise<string> {
   }
 }
 
-/** Move `pid` (the container's init, not yet exec'd) into the accounting cgroup of each hierarchy. */
-export async function adoptIntoAccounting(containerId: string, pid: number): Promise<void> {
-  for (const h of ACCOUNTED) await writeFile(join(parentDir(h, containerId), ACCOUNTING, 'cgroup.procs'), String(pid));
-}
-
-/**
- * Whether the run met the OOM killer or its pids limit; read before the cgroups are removed. Both the
- * accounting cgroup and runc's own are read: a one-shot run moves its process to the first, a service
- * container started with `runc run --keep` stays in the second, which runc then leaves in place.
- */
+/** Whether the run met the OOM killer or its pids limit; read before runc's record and the cgroups are removed. */
 export async function readCgroupVerdict(containerId: string): Promise<CgroupVerdict> {
   const verdict: CgroupVerdict = { oomKilled: false, pidsLimitHit: false };
   for (const leaf of [ACCOUNTING, RUNTIME]) {

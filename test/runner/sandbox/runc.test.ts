@@ -4,8 +4,6 @@ import {
   type Runc,
 } from '../../../runner/sandbox/runc';
 import { buildHostGuardRule, buildIsolatePortArgv, buildMasqueradeRule, buildNeighbourFlushArgv, buildNeighbourGuardRule, buildNetnsAttachArgv, buildNetnsDeleteArgv } from '../../../runner/sandbox/network';
-import { buildHandshakeHookSpec } from '../../../runner/sandbox/handshake';
-import { buildLoopbackUpArgv } from '../../../runner/sandbox/run';
 
 const runc: Runc = { binary: '/usr/sbin/runc', root: '/run/berth/runc' };
 
@@ -43,7 +41,6 @@ describe('runc argv', () => {
   it('pins and removes network namespaces with ip netns', () => {
     expect(buildNetnsAttachArgv('berth-a1', 42)).toEqual(['ip', 'netns', 'attach', 'berth-a1', '42']);
     expect(buildNetnsDeleteArgv('berth-a1')).toEqual(['ip', 'netns', 'delete', 'berth-a1']);
-    expect(buildLoopbackUpArgv(42)).toEqual(['nsenter', '-t', '42', '-n', 'ip', 'link', 'set', 'lo', 'up']);
     expect(buildNeighbourFlushArgv('10.213.0.9', 'berth0')).toEqual(['ip', 'neigh', 'flush', 'to', '10.213.0.9/32', 'dev', 'berth0']);
   });
 
@@ -60,13 +57,5 @@ describe('runc argv', () => {
       '-m', 'comment', '--comment', 'berth: outbound NAT for berth0', '-j', 'MASQUERADE',
     ]);
     expect(buildIsolatePortArgv('veth1234')).toEqual(['ip', 'link', 'set', 'dev', 'veth1234', 'type', 'bridge_slave', 'isolated', 'on']);
-  });
-
-  it('hands the state to a FIFO and waits for the answer in the hook', () => {
-    expect(buildHandshakeHookSpec('/b/s', '/b/a')).toEqual({
-      path: '/bin/sh',
-      args: ['sh', '-c', 'read -r state || :; printf "%s\\n" "$state" > "$0"; read -r answer < "$1"; [ "$answer" = ok ]', '/b/s', '/b/a'],
-      timeout: 120,
-    });
   });
 });
