@@ -1,5 +1,6 @@
-// A container's network: its namespace pinned under /run/netns, CNI plugins run directly (loopback,
-// bridge with NAT, portmap for UDP; TCP ports by port-rules.ts), and a teardown that runs CNI DEL while the namespace still exists — the
+// A container's network: its namespace pinned under /run/netns, CNI plugins run directly (bridge,
+// loopback where lo is not up yet, portmap for UDP), TCP ports published by port-rules.ts, outbound
+// NAT by one masquerade rule per subnet, and a teardown that runs CNI DEL while the namespace still exists — the
 // only order in which the bridge plugin can find and remove its masquerade rules.
 import { createSocket } from 'node:dgram';
 import { existsSync } from 'node:fs';
