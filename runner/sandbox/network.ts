@@ -1,7 +1,8 @@
 // A container's network: its namespace pinned under /run/netns, CNI plugins run directly (bridge,
 // loopback where lo is not up yet, portmap for UDP), TCP ports published by port-rules.ts, outbound
-// NAT by one masquerade rule per subnet, and a teardown that runs CNI DEL while the namespace still exists — the
-// only order in which the bridge plugin can find and remove its masquerade rules.
+// NAT by one masquerade rule per subnet, and a teardown that runs CNI DEL while the namespace still
+// exists — the only order in which the bridge plugin finds the container's interface, and in which
+// attachments made when it still masqueraded have their rules removed.
 import { createSocket } from 'node:dgram';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
