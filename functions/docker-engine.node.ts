@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import { readFunctionsConfig } from './config';
 import { createDockerApp } from './docker/index';
 import { handleHijack } from './docker/hijack.node.ts';
+import { resizeOnRunner } from './docker/runner-sessions.node.ts';
 import { createNodePlatform } from './node-platform.node.ts';
 
 /** Where the runner on this machine serves attach sessions (runner/container/attach.ts). */
@@ -18,12 +19,13 @@ export function runnerAttachSocket(env: Record<string, string | undefined>): str
 export function startDockerEngine(env: Record<string, string | undefined>, port: number, hostname = '127.0.0.1') {
   const config = readFunctionsConfig(env);
   const { platform, sql } = createNodePlatform(config);
+  const socketPath = runnerAttachSocket(env);
+  platform.runnerSessions = { resize: (r) => resizeOnRunner(socketPath, r) };
   const fetch = createDockerApp(() => platform);
   const server = serve({ fetch: (req: Request) => fetch(req), port, hostname }) as Server;
   // Streams (build progress, logs -f, wait) stay open as long as the work they follow.
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;
-  const socketPath = runnerAttachSocket(env);
   // Hijacked connections are no longer the HTTP server's: closing it would wait for them forever.
   const hijacked = new Set<Duplex>();
   server.on('upgrade', (req, socket: Duplex, head: Buffer) => {

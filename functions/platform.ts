@@ -23,6 +23,12 @@ export interface Platform {
   appsDomain?: string;
   /** Upload limits; defaults in functions/api/limits.ts. */
   limits?: { contextBytes?: number; jsonBytes?: number };
+  /** Sessions with the runner's containers (Node entry of the Engine API only): terminal resizes. */
+  runnerSessions?: RunnerSessions;
+}
+
+export interface RunnerSessions {
+  resize(request: { containerId: string; execId?: string; rows: number; cols: number }): Promise<void>;
 }
 
 export type PlatformFactory = (env: unknown) => Platform | Promise<Platform>;

@@ -52,7 +52,7 @@ export async function setContainerStatus(db: Db, id: string, status: Container['
 }
 
 /** A job addressed to the runner the container is placed on (any runner when not yet placed). */
-export async function enqueueContainerJob(db: Db, c: Container, kind: 'stop' | 'remove' | 'exec', payload: Record<string, unknown>): Promise<Job> {
+export async function enqueueContainerJob(db: Db, c: Container, kind: 'stop' | 'remove' | 'exec' | 'signal', payload: Record<string, unknown>): Promise<Job> {
   return enqueueJob(db, { kind, payload: { containerId: c.id, ...payload }, subjectId: c.id, runnerId: c.runnerId, priority: 10 });
 }
 

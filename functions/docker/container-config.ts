@@ -12,6 +12,7 @@ export interface DockerCreateBody {
   User?: unknown;
   Tty?: unknown;
   OpenStdin?: unknown;
+  StdinOnce?: unknown;
   Hostname?: unknown;
   Labels?: unknown;
   HostConfig?: {
@@ -28,7 +29,7 @@ export interface DockerCreateBody {
 
 export interface ParsedCreate {
   image: string;
-  spec: { cmd?: string[]; entrypoint?: string[]; env: Record<string, string>; workdir?: string; user?: string; tty: boolean; stdin: boolean; hostname?: string; memoryMb?: number; cpus?: number; labels: Record<string, string> };
+  spec: { cmd?: string[]; entrypoint?: string[]; env: Record<string, string>; workdir?: string; user?: string; tty: boolean; stdin: boolean; stdinOnce: boolean; hostname?: string; memoryMb?: number; cpus?: number; labels: Record<string, string> };
   ports: Array<{ hostIp: string; hostPort: number | null; containerPort: number; protocol: 'tcp' | 'udp' }>;
   restartPolicy: string;
   autoRemove: boolean;
@@ -111,6 +112,8 @@ export function parseCreateBody(body: DockerCreateBody): ParsedCreate {
       user: typeof body.User === 'string' && body.User !== '' ? body.User : undefined,
       tty: body.Tty === true,
       stdin: body.OpenStdin === true,
+      // Docker's `run -i` sets it: the attached client's end-of-input closes the container's stdin.
+      stdinOnce: body.OpenStdin === true && body.StdinOnce === true,
       hostname,
       memoryMb: memory ? Math.max(16, Math.ceil(memory / 1024 / 1024)) : undefined,
       cpus: nanoCpus ? nanoCpus / 1e9 : undefined,

@@ -42,10 +42,25 @@ export async function requestStop(db: Db, ctr: Container, signal: 'SIGTERM' | 'S
   if (ctr.status === 'running') await setContainerStatus(db, ctr.id, 'stopping');
 }
 
-/** Docker's signal names and numbers → what a Berth stop job sends: SIGKILL, or SIGTERM with a grace. */
-export function parseKillSignal(raw: string | undefined): 'SIGTERM' | 'SIGKILL' {
-  const s = (raw ?? 'SIGKILL').toUpperCase().replace(/^SIG/, '');
-  if (s === 'KILL' || s === '9' || s === '') return 'SIGKILL';
-  if (s === 'TERM' || s === '15') return 'SIGTERM';
-  throw dockerError(400, `Cannot send signal "${raw}": Berth sends SIGKILL or SIGTERM only`);
+/** Linux's signal numbers (x86 and arm64 agree on these), as `docker kill --signal` may give them. */
+const SIGNALS = ['HUP', 'INT', 'QUIT', 'ILL', 'TRAP', 'ABRT', 'BUS', 'FPE', 'KILL', 'USR1', 'SEGV', 'USR2', 'PIPE', 'ALRM', 'TERM', 'STKFLT', 'CHLD', 'CONT', 'STOP', 'TSTP', 'TTIN', 'TTOU', 'URG', 'XCPU', 'XFSZ', 'VTALRM', 'PROF', 'WINCH', 'IO', 'PWR', 'SYS'];
+
+/** Docker's signal names and numbers (`KILL`, `SIGHUP`, `10`, `RTMIN+3`) → `SIGxxx`, or the number for a real-time one. */
+export function parseKillSignal(raw: string | undefined): string {
+  if (raw === undefined || raw.trim() === '') return 'SIGKILL';
+  const s = raw.trim().toUpperCase().replace(/^SIG/, '');
+  if (/^\d{1,2}$/.test(s)) {
+    const n = Number(s);
+    if (n >= 1 && n <= SIGNALS.length) return `SIG${SIGNALS[n - 1]!}`;
+    if (n >= 34 && n <= 64) return String(n);
+  } else if (SIGNALS.includes(s)) {
+    return `SIG${s}`;
+  } else {
+    const rt = /^RTMIN(?:\+(\d{1,2}))?$/.exec(s) ?? /^RTMAX(?:-(\d{1,2}))?$/.exec(s);
+    if (rt) {
+      const n = s.startsWith('RTMIN') ? 34 + Number(rt[1] ?? 0) : 64 - Number(rt[1] ?? 0);
+      if (n >= 34 && n <= 64) return String(n);
+    }
+  }
+  throw dockerError(400, `Invalid signal: ${raw}`);
 }

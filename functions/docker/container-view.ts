@@ -2,7 +2,7 @@
 // starting container is "created" until it runs; a stopping one is still "running".
 import type { Container } from '../../db/schema';
 
-type Spec = { cmd?: string[] | null; entrypoint?: string[] | null; env?: Record<string, string>; workdir?: string | null; user?: string | null; tty?: boolean; stdin?: boolean; hostname?: string | null; memoryMb?: number | null; cpus?: number | null; labels?: Record<string, string> };
+type Spec = { cmd?: string[] | null; entrypoint?: string[] | null; env?: Record<string, string>; workdir?: string | null; user?: string | null; tty?: boolean; stdin?: boolean; stdinOnce?: boolean; hostname?: string | null; memoryMb?: number | null; cpus?: number | null; labels?: Record<string, string> };
 type Port = { hostIp?: string; hostPort?: number | null; containerPort: number; protocol?: string };
 
 export function dockerState(status: Container['status']): string {
@@ -117,6 +117,7 @@ export function renderInspect(c: Container, image: string) {
       User: s.user ?? '',
       Tty: s.tty === true,
       OpenStdin: s.stdin === true,
+      StdinOnce: s.stdinOnce === true,
       AttachStdin: false,
       AttachStdout: true,
       AttachStderr: true,

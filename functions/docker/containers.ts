@@ -18,6 +18,7 @@ import { dockerError } from './engine-errors';
 import { execRoutes } from './exec';
 import { runReference } from './image-names';
 import { encodeLogLine } from './stream-frames';
+import { parseTerminalSize, resizeTerminal } from './terminal-size';
 
 const flag = (v: string | undefined) => v === '1' || v === 'true';
 
@@ -155,7 +156,9 @@ containersEngine.post('/containers/:id/kill', async (c) => {
   const ctr = await requireContainer(c, c.req.param('id'));
   const signal = parseKillSignal(c.req.query('signal'));
   if (!RUNNING.has(ctr.status) && ctr.status !== 'starting') throw dockerError(409, `Cannot kill container: ${ctr.id.slice(0, 12)}: container ${ctr.id} is not running`);
-  await requestStop(db, ctr, signal, signal === 'SIGKILL' ? 0 : 10);
+  // SIGKILL ends it for good (no restart, as a stop); any other signal is only delivered to PID 1.
+  if (signal === 'SIGKILL') await requestStop(db, ctr, signal, 0);
+  else await enqueueContainerJob(db, ctr, 'signal', { signal });
   return c.body(null, 204);
 });
 
@@ -173,7 +176,9 @@ containersEngine.post('/containers/:id/restart', async (c) => {
 });
 
 containersEngine.post('/containers/:id/resize', async (c) => {
-  await requireContainer(c, c.req.param('id'));
+  const ctr = await requireContainer(c, c.req.param('id'));
+  if (!RUNNING.has(ctr.status) && ctr.status !== 'starting') throw dockerError(409, `Container ${ctr.id} is not running`);
+  await resizeTerminal(c.var.platform, { containerId: ctr.id, ...parseTerminalSize(c.req.query('h'), c.req.query('w')) });
   return c.body(null, 200);
 });
 

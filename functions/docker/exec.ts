@@ -1,8 +1,8 @@
 // Exec: Docker creates an exec, then starts it (usually hijacking the connection), then inspects it
-// for the exit code. Berth runs an exec as a runner job (kind 'exec') that returns the output and
-// exit code when the process ends, so output arrives whole at the end and there is no stdin or TTY
-// for an exec. Created execs are kept in this process's memory (the Engine API is one Node process)
-// for an hour; a started one carries its job's id.
+// for the exit code. A hijacked start is a live session with the runner (stdin, TTY, resize; see
+// hijack.node.ts); a detached or plain start runs the exec as a runner job (kind 'exec') that returns
+// the output and exit code when the process ends. Created execs are kept in this process's memory
+// (the Engine API is one Node process) for an hour; one started as a job carries its job's id.
 import { Hono } from 'hono';
 import { enqueueContainerJob } from '../../db/queries/containers';
 import { getContainer } from '../../db/queries/container-runs';
@@ -11,6 +11,7 @@ import type { Db } from '../../db/client';
 import type { AuthEnv } from '../auth';
 import { requireContainer, RUNNING, sleep } from './container-ops';
 import { dockerError } from './engine-errors';
+import { parseTerminalSize, resizeTerminal } from './terminal-size';
 import { frame, STDOUT } from './stream-frames';
 
 export interface ExecEntry {
@@ -22,6 +23,9 @@ export interface ExecEntry {
   user?: string;
   workdir?: string;
   tty: boolean;
+  attachStdin: boolean;
+  attachStdout: boolean;
+  attachStderr: boolean;
   createdAt: number;
   jobId?: number;
   exitCode?: number;
@@ -82,7 +86,7 @@ export const execRoutes = new Hono<AuthEnv>();
 execRoutes.post('/containers/:id/exec', async (c) => {
   const ctr = await requireContainer(c, c.req.param('id'));
   if (!RUNNING.has(ctr.status)) throw dockerError(409, `Container ${ctr.id} is not running`);
-  let body: { Cmd?: unknown; Env?: unknown; User?: unknown; WorkingDir?: unknown; Tty?: unknown; AttachStdin?: unknown };
+  let body: { Cmd?: unknown; Env?: unknown; User?: unknown; WorkingDir?: unknown; Tty?: unknown; AttachStdin?: unknown; AttachStdout?: unknown; AttachStderr?: unknown };
   try {
     body = JSON.parse((await c.req.text()) || '{}') as typeof body;
   } catch {
@@ -96,7 +100,7 @@ execRoutes.post('/containers/:id/exec', async (c) => {
   const command = list(body.Cmd, 'Cmd');
   if (command.length === 0) throw dockerError(400, 'No exec command specified');
   const user = typeof body.User === 'string' && body.User !== '' ? body.User : undefined;
-  if (user !== undefined && !/^\d{1,10}(:\d{1,10})?$/.test(user)) throw dockerError(400, `Cannot exec as user "${user}": Berth takes a numeric uid[:gid]`);
+  if (user !== undefined && !/^[A-Za-z0-9_.-]{1,64}(:[A-Za-z0-9_.-]{1,64})?$/.test(user)) throw dockerError(400, `Invalid user "${user}": expected user[:group]`);
   prune();
   const entry: ExecEntry = {
     id: hexId(),
@@ -107,6 +111,10 @@ execRoutes.post('/containers/:id/exec', async (c) => {
     user,
     workdir: typeof body.WorkingDir === 'string' && body.WorkingDir.startsWith('/') ? body.WorkingDir : undefined,
     tty: body.Tty === true,
+    attachStdin: body.AttachStdin === true,
+    // Docker attaches both output streams unless told which.
+    attachStdout: body.AttachStdout !== false,
+    attachStderr: body.AttachStderr !== false,
     createdAt: Date.now(),
     running: false,
   };
@@ -137,8 +145,10 @@ execRoutes.post('/exec/:id/start', async (c) => {
   return new Response(output as Uint8Array<ArrayBuffer>, { headers: { 'Content-Type': e.tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' } });
 });
 
-execRoutes.post('/exec/:id/resize', (c) => {
-  requireExec(c.req.param('id'), c.var.actingAccountIds);
+execRoutes.post('/exec/:id/resize', async (c) => {
+  const e = requireExec(c.req.param('id'), c.var.actingAccountIds);
+  if (!e.running) throw dockerError(409, `Exec ${e.id} is not running`);
+  if (e.tty) await resizeTerminal(c.var.platform, { containerId: e.containerId, execId: e.id, ...parseTerminalSize(c.req.query('h'), c.req.query('w')) });
   return c.body(null, 200);
 });
 
@@ -149,9 +159,9 @@ execRoutes.get('/exec/:id/json', (c) => {
     ContainerID: e.containerId,
     Running: e.running,
     ExitCode: e.exitCode ?? null,
-    OpenStdin: false,
-    OpenStdout: true,
-    OpenStderr: true,
+    OpenStdin: e.attachStdin,
+    OpenStdout: e.attachStdout,
+    OpenStderr: e.attachStderr,
     ProcessConfig: { entrypoint: e.command[0], arguments: e.command.slice(1), tty: e.tty, user: e.user ?? '' },
     Pid: 0,
   });

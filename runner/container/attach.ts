@@ -1,32 +1,67 @@
-// Attaching to a running container, as a Node Duplex: writes go to the container's stdin FIFO,
-// reads are its stdout and stderr from the moment of attaching (raw bytes, both streams merged, as
-// Docker's attach without a TTY multiplexes them; callers that need them apart read log_lines).
-// The output comes from the log files the container writes, so an attach session costs the
-// container nothing and any number may be open. The session ends when the container exits.
+// Sessions with a container, as Node Duplexes, served on a unix socket of the runner
+// (`<home>/attach.sock`) for the functions to relay (Docker's attach and exec hijacks).
 //
-// serveAttach exposes sessions on a unix socket of the runner (`<home>/attach.sock`): a client
-// sends one JSON line `{"containerId":"<64 hex>"}`, then the connection is the session (bytes in →
-// stdin, bytes out ← output), closed by the runner when the container exits. The functions relay
-// it to a user (e.g. Docker's attach/hijack) through whatever reaches the runner.
-// Not yet: a TTY (needs runc's console socket held by the shim) and resize.
+// An attach session: writes go to the container's stdin FIFO, reads are its stdout and stderr
+// framed as Docker multiplexes them (an 8-byte header: stream 1 or 2, three zero bytes, the length as
+// a big-endian uint32). The output comes from the log files the container writes, so a session
+// costs the container nothing and any number may be open. It starts from now, from the container's
+// latest start (a client that attached before starting it, as `docker run` does), or from the
+// beginning of its logs; it ends when the container exits. When asked, the client's half-close
+// closes the container's stdin (Docker's StdinOnce), see shim.ts.
+//
+// Protocol: the client sends one JSON line (see parseSessionRequest); the runner answers `ok\n` and
+// the connection is the session, or `error: <message>\n` for a request it refuses and closes. A
+// session that fails later ends with a frame of stream 3 holding `{"error":"..."}`; an exec session
+// ends with one holding `{"exitCode":n}`.
 import { constants, createWriteStream, openSync, rmSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
+import { parseTerminalSize } from './terminal';
 
 export type AttachSession = Duplex;
 
-export function openAttachSession(o: { stdout: string; stderr: string; stdin?: string; exited: Promise<void> }): AttachSession {
-  const offsets = [o.stdout, o.stderr].map((f) => {
+export const STREAM_STDOUT = 1;
+export const STREAM_STDERR = 2;
+/** The runner's own frames (an exec's exit code); never passed on to a client. */
+export const STREAM_CONTROL = 3;
+
+export function encodeFrame(stream: number, payload: Buffer): Buffer {
+  const head = Buffer.alloc(8);
+  head[0] = stream;
+  head.writeUInt32BE(payload.length, 4);
+  return Buffer.concat([head, payload]);
+}
+
+export type LogOffsets = { stdout: number; stderr: number };
+
+export function readLogOffsets(files: { stdout: string; stderr: string }): LogOffsets {
+  const size = (f: string) => {
     try {
       return statSync(f).size;
     } catch {
       return 0;
     }
-  });
+  };
+  return { stdout: size(files.stdout), stderr: size(files.stderr) };
+}
+
+export interface AttachOptions {
+  stdout: string;
+  stderr: string;
+  /** The stdin FIFO when the container keeps stdin open. */
+  stdin?: string;
+  exited: Promise<void>;
+  from: LogOffsets;
+  /** The client's half-close ends the container's stdin through this (our end is closed after it). */
+  closeStdin?: () => Promise<void>;
+}
+
+export function openAttachSession(o: AttachOptions): AttachSession {
+  const offsets = [o.from.stdout, o.from.stderr];
   let timer: NodeJS.Timeout | undefined;
   let ended = false;
-  // Opening O_RDWR never blocks (the shim holds the other end); a plain write stream then follows.
+  // Opening O_RDWR never blocks (the shim's holder has the other end); a plain write stream follows.
   const stdinFd = o.stdin ? openSync(o.stdin, constants.O_RDWR) : undefined;
   const stdin = stdinFd !== undefined ? createWriteStream('', { fd: stdinFd, autoClose: true }) : undefined;
   // A write in flight when the session ends fails with ERR_STREAM_DESTROYED; unheard, that error
@@ -42,7 +77,7 @@ export function openAttachSession(o: { stdout: string; stderr: string; stdin?: s
           const { bytesRead } = await fh.read(buf, 0, buf.length, offsets[i]!);
           if (bytesRead === 0) break;
           offsets[i]! += bytesRead;
-          session.push(Buffer.from(buf.subarray(0, bytesRead)));
+          session.push(encodeFrame(i === 0 ? STREAM_STDOUT : STREAM_STDERR, Buffer.from(buf.subarray(0, bytesRead))));
         }
       } finally {
         await fh.close();
@@ -60,7 +95,10 @@ export function openAttachSession(o: { stdout: string; stderr: string; stdin?: s
       stdin.write(chunk, cb);
     },
     final(cb) {
-      cb();
+      if (!stdin || !o.closeStdin) return cb();
+      // Our end of the FIFO closes last: were it closed before the container opened the FIFO, what
+      // was written would be dropped with the pipe (closeStdin waits for the container to run).
+      void o.closeStdin().finally(() => stdin.end(() => cb()));
     },
     destroy(err, cb) {
       clearTimeout(timer);
@@ -72,7 +110,7 @@ export function openAttachSession(o: { stdout: string; stderr: string; stdin?: s
     void pump(false)
       .catch(() => {})
       .finally(() => {
-        if (!ended && !session.destroyed) timer = setTimeout(tick, 50);
+        if (!ended && !session.destroyed) timer = setTimeout(tick, 20);
       });
   };
   tick();
@@ -84,34 +122,107 @@ export function openAttachSession(o: { stdout: string; stderr: string; stdin?: s
   return session;
 }
 
-/** Serves attach sessions on a unix socket (see the header for the protocol). */
-export function serveAttach(socketPath: string, attach: (containerId: string) => AttachSession): Promise<Server> {
+export type SessionRequest =
+  | { kind: 'attach'; containerId: string; stdin: boolean; closeStdin: boolean; from: 'now' | 'start' | 'beginning' }
+  | { kind: 'resize'; containerId: string; execId?: string; rows: number; cols: number }
+  | { kind: 'exec'; containerId: string; execId: string; argv: string[]; env: string[]; user?: string; cwd?: string; tty: boolean; stdin: boolean; rows?: number; cols?: number };
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/** One request line; throws naming what is wrong. */
+export function parseSessionRequest(line: string): SessionRequest {
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    throw new Error('Cannot open a session: the request is not JSON');
+  }
+  if (typeof raw !== 'object' || raw === null) throw new Error('Cannot open a session: the request is not an object');
+  const kind = raw.kind ?? 'attach';
+  if (typeof raw.containerId !== 'string' || !HEX64.test(raw.containerId)) throw new Error(`Cannot ${String(kind)}: "containerId" must be a container id`);
+  const containerId = raw.containerId;
+  const execId = raw.execId === undefined ? undefined : String(raw.execId);
+  if (execId !== undefined && !HEX64.test(execId)) throw new Error(`Cannot ${String(kind)}: "execId" must be an exec id`);
+  if (kind === 'attach') {
+    const from = raw.from ?? 'now';
+    if (from !== 'now' && from !== 'start' && from !== 'beginning') throw new Error(`Cannot attach from "${String(from)}": use now, start or beginning`);
+    return { kind, containerId, stdin: raw.stdin === true, closeStdin: raw.closeStdin === true, from };
+  }
+  if (kind === 'resize') return { kind, containerId, ...(execId ? { execId } : {}), ...parseTerminalSize(raw.rows, raw.cols) };
+  if (kind === 'exec') {
+    if (!execId) throw new Error('Cannot exec: "execId" is missing');
+    const strings = (v: unknown, what: string): string[] => {
+      if (v === undefined) return [];
+      if (!Array.isArray(v) || !v.every((s) => typeof s === 'string')) throw new Error(`Cannot exec: "${what}" must be a list of strings`);
+      return v as string[];
+    };
+    const argv = strings(raw.argv, 'argv');
+    if (argv.length === 0) throw new Error('Cannot exec: no command given');
+    const r: SessionRequest = { kind, containerId, execId, argv, env: strings(raw.env, 'env'), tty: raw.tty === true, stdin: raw.stdin === true };
+    if (typeof raw.user === 'string' && raw.user !== '') r.user = raw.user;
+    if (typeof raw.cwd === 'string' && raw.cwd !== '') r.cwd = raw.cwd;
+    if (raw.rows !== undefined || raw.cols !== undefined) Object.assign(r, parseTerminalSize(raw.rows, raw.cols));
+    return r;
+  }
+  throw new Error(`Cannot open a session of kind "${String(kind)}": use attach, resize or exec`);
+}
+
+export interface SessionHandlers {
+  attach(req: Extract<SessionRequest, { kind: 'attach' }>, gone: AbortSignal): Promise<AttachSession>;
+  resize(req: Extract<SessionRequest, { kind: 'resize' }>): Promise<void>;
+  exec(req: Extract<SessionRequest, { kind: 'exec' }>): Promise<Duplex>;
+}
+
+/** Serves sessions on a unix socket (see the header for the protocol). */
+export function serveAttach(socketPath: string, handlers: SessionHandlers): Promise<Server> {
   // A socket file left by a previous runner process: listening would fail with EADDRINUSE.
   rmSync(socketPath, { force: true });
-  const server = createServer((socket: Socket) => {
+  // Half-open: a client that ends its input (stdin's end-of-file) still reads the output that follows.
+  const server = createServer({ allowHalfOpen: true }, (socket: Socket) => {
     let head = '';
+    const gone = new AbortController();
+    socket.on('close', () => gone.abort());
     const onData = (chunk: Buffer) => {
       head += chunk.toString('latin1');
       const nl = head.indexOf('\n');
       if (nl < 0) {
-        if (head.length > 1024) socket.destroy();
+        if (head.length > 64 * 1024) socket.destroy();
         return;
       }
       socket.off('data', onData);
+      socket.pause();
       const rest = Buffer.from(head.slice(nl + 1), 'latin1');
-      let session: AttachSession;
-      try {
-        const req = JSON.parse(head.slice(0, nl)) as { containerId?: unknown };
-        if (typeof req.containerId !== 'string' || !/^[0-9a-f]{64}$/.test(req.containerId)) throw new Error('Cannot attach: "containerId" must be a container id');
-        session = attach(req.containerId);
-      } catch (e) {
-        socket.end(`error: ${(e as Error).message}\n`);
-        return;
-      }
-      if (rest.length > 0) session.write(rest);
-      socket.pipe(session).pipe(socket);
-      socket.on('close', () => session.destroy());
-      session.on('error', () => socket.destroy());
+      void (async () => {
+        const req = parseSessionRequest(head.slice(0, nl));
+        if (req.kind === 'resize') {
+          await handlers.resize(req);
+          socket.end('ok\n');
+          return;
+        }
+        // `ok` before the session exists: a client attaching ahead of the start (docker run) waits
+        // for this answer before it starts the container. Later failures end the stream with a
+        // control frame naming them.
+        socket.write('ok\n');
+        let session: Duplex;
+        try {
+          session = req.kind === 'attach' ? await handlers.attach(req, gone.signal) : await handlers.exec(req);
+        } catch (e) {
+          if (!socket.destroyed) socket.end(encodeFrame(STREAM_CONTROL, Buffer.from(JSON.stringify({ error: (e as Error).message }))));
+          return;
+        }
+        if (socket.destroyed) {
+          session.destroy();
+          return;
+        }
+        if (rest.length > 0) session.write(rest);
+        socket.pipe(session).pipe(socket);
+        socket.on('close', () => session.destroy());
+        session.on('error', () => socket.destroy());
+        // The output is over: a client that keeps its half open is not waited for.
+        session.on('end', () => setTimeout(() => socket.destroy(), 1_000).unref());
+      })().catch((e: unknown) => {
+        if (!socket.destroyed) socket.end(`error: ${(e as Error).message}\n`);
+      });
     };
     socket.on('data', onData);
     socket.on('error', () => {});

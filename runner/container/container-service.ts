@@ -3,7 +3,7 @@
 // truth for what should run; runc and the state dirs under the runner's home are the truth for what
 // does. Writes after placement are guarded by runner_id (see db/queries/container-runs.ts).
 import type { Db } from '../../db/client';
-import { appendLogLines } from '../../db/queries/logs';
+import { appendLogLines, trimLogLines } from '../../db/queries/logs';
 import {
   listLiveContainersOn,
   markContainerExited,
@@ -39,6 +39,8 @@ export interface ContainerServiceOptions {
   onAdopted?: (runcId: string, diffIds: string[]) => Promise<void>;
   log?: (msg: string) => void;
   defaultPidsLimit?: number;
+  /** Log lines kept in Postgres per container (the newest); default 20000. */
+  keepLogLines?: number;
 }
 
 /** What the API stores in containers.spec. */
@@ -87,8 +89,6 @@ export function buildContainerMeta(row: Container, image: ResolvedImage, default
   if (spec.tty) overrides.tty = spec.tty;
   if (spec.hostname) overrides.hostname = spec.hostname;
   const plan = buildContainerPlan(image.config.config, overrides, image.files, row.id.slice(0, 12));
-  // A TTY needs a console socket the shim does not provide yet: the process gets pipes.
-  plan.terminal = false;
   const meta: ContainerMeta = {
     key: row.id,
     runcId: runcIdFor(row.id),
@@ -128,6 +128,8 @@ export class ContainerService {
     this.options = o;
     const { db, runnerId } = o;
     const warn = (what: string) => (e: unknown) => o.log?.(`${what}: ${(e as Error).message}`);
+    const keepLogLines = o.keepLogLines ?? 20_000;
+    const linesSinceTrim = new Map<string, number>();
     this.supervisor = new Supervisor({
       home: o.home,
       runc: o.runc,
@@ -136,7 +138,17 @@ export class ContainerService {
       resolvConf: o.resolvConf,
       log: o.log,
       events: {
-        onLogs: (key, lines) => appendLogLines(db, { kind: 'container', id: key }, lines.map((l) => ({ stream: l.stream, line: l.line, at: l.at }))),
+        onLogs: async (key, lines) => {
+          const subject = { kind: 'container' as const, id: key };
+          await appendLogLines(db, subject, lines.map((l) => ({ stream: l.stream, line: l.line, at: l.at })));
+          // Retention: a chatty container's lines are trimmed to the newest ones now and then.
+          const n = (linesSinceTrim.get(key) ?? 0) + lines.length;
+          linesSinceTrim.set(key, n);
+          if (n >= keepLogLines / 10) {
+            linesSinceTrim.set(key, 0);
+            await trimLogLines(db, subject, keepLogLines).catch(warn(`container ${key}: trimming logs`));
+          }
+        },
         onRunning: async (key, info) => {
           await markContainerRunning(db, key, runnerId, { pid: info.pid, ipAddress: info.address, ports: fromPortMappings(info.ports), restartCount: info.restartCount, health: info.health }).catch(warn(`container ${key}`));
         },

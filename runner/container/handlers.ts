@@ -1,8 +1,9 @@
-// Job handlers for containers: 'run' places and starts one here, 'stop', 'remove' and 'exec' act on
+// Job handlers for containers: 'run' places and starts one here, 'stop', 'remove', 'exec' and 'signal' act on
 // one placed here (their jobs carry this runner's id). Payloads are checked: a job row is input.
 import type { Db } from '../../db/client';
-import { countLiveContainersOn, getContainer, markContainerExited, markContainerRemoved, placeContainer, setContainerStopping } from '../../db/queries/container-runs';
+import { measureLiveContainersOn, getContainer, markContainerExited, markContainerRemoved, placeContainer, setContainerStopping } from '../../db/queries/container-runs';
 import { withLease } from '../../db/queries/jobs';
+import { setContainerStatus } from '../../db/queries/containers';
 import { RetryableError, type JobHandler } from '../queue/worker';
 import { runcIdFor } from './container-files';
 import type { ContainerService } from './container-service';
@@ -22,21 +23,21 @@ function readStringArray(value: unknown, what: string): string[] | undefined {
   return value as string[];
 }
 
-/** `uid[:gid]` as numbers; names need the image's files, which an exec does not re-read. */
-export function parseExecUser(value: unknown): { uid: number; gid: number } | undefined {
-  if (value === undefined || value === null || value === '') return undefined;
-  const m = typeof value === 'string' ? /^(\d{1,10})(?::(\d{1,10}))?$/.exec(value) : null;
-  if (!m) throw new Error(`Cannot exec as user "${String(value)}": give a numeric uid[:gid]`);
-  return { uid: Number(m[1]), gid: Number(m[2] ?? 0) };
-}
-
 export interface ContainerHandlerOptions {
   service: ContainerService;
   runnerId: string;
   home: string;
   /** Containers this runner takes before it lets others place new ones. */
   maxContainers: number;
+  /** Memory the runner's containers may reserve in all (their limits; `defaultMemoryMb` for one without). */
+  memoryMb: number;
+  defaultMemoryMb: number;
   ready: Promise<unknown>;
+}
+
+function memoryOf(row: { spec: unknown }): number | undefined {
+  const mb = (row.spec as { memoryMb?: unknown } | null)?.memoryMb;
+  return typeof mb === 'number' && mb > 0 ? mb : undefined;
 }
 
 export function createContainerHandlers(o: ContainerHandlerOptions): Record<string, JobHandler> {
@@ -48,7 +49,16 @@ export function createContainerHandlers(o: ContainerHandlerOptions): Record<stri
     const row = await getContainer(db, id);
     if (!row) throw new Error(`Cannot run container "${id}": it does not exist`);
     if (row.status === 'removed') return { skipped: 'removed' };
-    if ((await countLiveContainersOn(db, runnerId)) >= o.maxContainers) throw new RetryableError(`Cannot run container "${id}" here: runner ${runnerId} is full`);
+    const held = await measureLiveContainersOn(db, runnerId, o.defaultMemoryMb);
+    if (held.count >= o.maxContainers) throw new RetryableError(`Cannot run container "${id}" here: runner ${runnerId} is full (${held.count} containers)`);
+    const wantMb = memoryOf(row) ?? o.defaultMemoryMb;
+    if (wantMb > o.memoryMb) {
+      // No waiting helps (runners of a pool are alike): the container is dead, saying why.
+      const reason = `Cannot run container "${id}": it asks for ${wantMb} MiB of memory, more than a runner has (${o.memoryMb} MiB)`;
+      await withLease(db, lease, (tx: Db) => setContainerStatus(tx, id, 'dead', { exitReason: reason, finishedAt: new Date() }));
+      throw new Error(reason);
+    }
+    if (held.memoryMb + wantMb > o.memoryMb) throw new RetryableError(`Cannot run container "${id}" here: runner ${runnerId} has ${o.memoryMb - held.memoryMb} MiB of memory free, it asks for ${wantMb}`);
     const placed = await withLease(db, lease, (tx) => placeContainer(tx, id, runnerId));
     if (!placed) throw new Error(`Cannot run container "${id}": it is ${row.status}${row.runnerId ? ` on runner ${row.runnerId}` : ''}`);
     // A start that failed before the process ran (runc or network set-up) is tried once more: start()
@@ -105,9 +115,19 @@ export function createContainerHandlers(o: ContainerHandlerOptions): Record<stri
     if (!command || command.length === 0) throw new Error(`Cannot exec in container "${id}": no command given`);
     const env = p.env && typeof p.env === 'object' && !Array.isArray(p.env) ? Object.entries(p.env as Record<string, unknown>).map(([k, v]) => `${k}=${String(v)}`) : readStringArray(p.env, 'env');
     const cwd = typeof p.workdir === 'string' && p.workdir.startsWith('/') ? p.workdir : undefined;
-    const r = await service.supervisor.exec(id, command, { env, cwd, user: parseExecUser(p.user) });
+    const user = typeof p.user === 'string' && p.user !== '' ? await service.supervisor.resolveUser(id, p.user) : undefined;
+    const r = await service.supervisor.exec(id, command, { env, cwd, user });
     return { exitCode: r.code, output: (r.stdout + r.stderr).slice(0, MAX_OUTPUT) };
   };
 
-  return { run, stop, remove, exec };
+  const signal: JobHandler = async ({ job }) => {
+    await o.ready;
+    const id = readContainerId(job.payload);
+    const sig = (job.payload as { signal?: unknown }).signal;
+    if (typeof sig !== 'string' || !/^(SIG[A-Z0-9]{2,8}|\d{1,2})$/.test(sig)) throw new Error(`Cannot signal container "${id}": "${String(sig)}" is not a signal`);
+    await service.supervisor.signal(id, sig);
+    return { signalled: sig };
+  };
+
+  return { run, stop, remove, exec, signal };
 }

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:net';
+import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createDb } from '../../db/client';
 import { rescheduleContainersOfDeadRunners } from '../../db/queries/container-runs';
@@ -49,6 +50,7 @@ export function createContainerRuntime(config: ContainerRuntimeConfig, env: Node
       stateDir: join(config.home, 'cni'),
     },
     resolvConf: buildResolvConf(hostResolv, ['1.1.1.1', '9.9.9.9']),
+    ...(env.BERTH_CONTAINER_LOG_LINES ? { keepLogLines: Math.max(100, Number(env.BERTH_CONTAINER_LOG_LINES) || 20_000) } : {}),
     resolveImage: async (ref, digest, holder) => {
       const image = await resolveImage({ db, blobs, layers }, ref, digest);
       // Eviction skips layers under a lease; the lease lives until the container is removed.
@@ -64,7 +66,11 @@ export function createContainerRuntime(config: ContainerRuntimeConfig, env: Node
     await mkdir(config.home, { recursive: true, mode: 0o711 });
     await layers.open();
     const report = await service.reconcile();
-    attachServer = await serveAttach(join(config.home, 'attach.sock'), (id) => service.supervisor.attach(id));
+    attachServer = await serveAttach(join(config.home, 'attach.sock'), {
+      attach: (req, gone) => service.supervisor.attach(req, gone),
+      resize: (req) => service.supervisor.resize(req),
+      exec: (req) => service.supervisor.execSession(req),
+    });
     log(`reconciled: adopted ${report.adopted.length}, restarted ${report.restarted.length}, exited ${report.exited.length}, cleaned ${report.cleaned.length}, lost ${report.lost.length}${report.errors.length ? `; errors: ${report.errors.join('; ')}` : ''}`);
   })();
   ready.catch((e: unknown) => log(`reconcile failed: ${(e as Error).message}`));
@@ -77,7 +83,16 @@ export function createContainerRuntime(config: ContainerRuntimeConfig, env: Node
   }, Number(env.BERTH_RESCHEDULE_MS ?? 5_000));
   timer.unref();
   const handlers = {
-    ...createContainerHandlers({ service, runnerId: config.id, home: config.home, maxContainers: Number(env.BERTH_RUNNER_MAX_CONTAINERS ?? 50), ready }),
+    ...createContainerHandlers({
+      service,
+      runnerId: config.id,
+      home: config.home,
+      maxContainers: Number(env.BERTH_RUNNER_MAX_CONTAINERS ?? 50),
+      // Memory for containers: what the machine has, less 512 MiB for the runner and the system.
+      memoryMb: Number(env.BERTH_RUNNER_MEMORY_MB ?? Math.max(256, Math.floor(totalmem() / 1024 / 1024) - 512)),
+      defaultMemoryMb: Number(env.BERTH_CONTAINER_DEFAULT_MEMORY_MB ?? 256),
+      ready,
+    }),
     deploy: createDeployHandler(),
   };
   return {

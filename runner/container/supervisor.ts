@@ -4,7 +4,7 @@
 // after the grace period), removal, exec, and adoption of containers a previous runner process left
 // running. The supervisor knows nothing of Postgres: it reports through `events`.
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildCgroupsPath, createParentCgroup, readCgroupVerdict, removeCgroups } from '../sandbox/cgroup';
 import { buildHostsFile, type NetworkSettings, type PortMapping } from '../sandbox/cni-config';
@@ -18,11 +18,14 @@ import { deleteContainer, killContainer, type Runc } from '../sandbox/runc';
 import { buildRuntimeSpec } from '../sandbox/spec';
 import { describeRunResult } from '../sandbox/verdict';
 import { describeContainerPaths, readExitFile, writeContainerMeta, type ContainerMeta, type ContainerPaths } from './container-files';
-import { openAttachSession, type AttachSession } from './attach';
+import { openAttachSession, readLogOffsets, type AttachSession, type LogOffsets, type SessionRequest } from './attach';
+import { openExecSession } from './exec-session';
+import { resolveImageUser } from './image-user';
+import { resizeTerminal } from './terminal';
 import { HealthMonitor, probeHttp, probeTcp, type HealthStatus } from './health';
 import { LogTail, type LogLineOut } from './log-tail';
 import { nextRestartDelay, parseRestartPolicy, shouldRestart } from './restart-policy';
-import { isProcessAlive, spawnShim } from './shim';
+import { isProcessAlive, releaseStdin, spawnShim } from './shim';
 
 export interface ExitInfo {
   exitCode: number;
@@ -80,6 +83,10 @@ interface Managed {
   health?: HealthMonitor;
   exited: Promise<void>;
   markExited: () => void;
+  /** Log file sizes when the current run's shim was spawned: where `attach from start` begins. */
+  spawnOffsets?: LogOffsets;
+  /** Attach sessions still reading the last output: removal waits for them. */
+  draining: Set<Promise<void>>;
 }
 
 const WATCH_MS = 100;
@@ -103,6 +110,10 @@ function readNofileLimit(): number {
 
 export class Supervisor {
   private readonly managed = new Map<string, Managed>();
+  /** Attach sessions waiting for a container's next start (Docker attaches before it starts). */
+  private readonly launchWaiters = new Map<string, Set<(m: Managed) => void>>();
+  /** Interactive execs by their exec id, for resize. */
+  private readonly execPids = new Map<string, number>();
   constructor(private readonly o: SupervisorOptions) {}
 
   has(key: string): boolean {
@@ -163,6 +174,7 @@ export class Supervisor {
       tail: new LogTail({ files: { stdout: paths.stdout, stderr: paths.stderr }, offsetsFile: paths.offsets, deliver: (lines) => this.o.events.onLogs(meta.key, lines) }),
       exited: d.promise,
       markExited: d.resolve,
+      draining: new Set(),
     };
     this.managed.set(meta.key, m);
     return m;
@@ -199,6 +211,7 @@ export class Supervisor {
           uid: meta.plan.uid,
           gid: meta.plan.gid,
           additionalGids: meta.plan.additionalGids,
+          terminal: meta.plan.terminal,
           nofile: { soft: Math.min(1024, nofile), hard: nofile },
         },
         root: { path: join(paths.rootfsDir, 'merged'), readonly: false },
@@ -214,7 +227,9 @@ export class Supervisor {
         resources: cpu,
       });
       await writeFile(join(paths.bundle, 'config.json'), JSON.stringify(spec));
-      if (meta.openStdin) await ensureFifo(paths.stdin);
+      // A terminal reads the FIFO too, even without -i: end-of-file there would end its shell.
+      const stdinFifo = meta.openStdin || meta.plan.terminal;
+      if (stdinFifo) await ensureFifo(paths.stdin);
       this.o.trace?.('files');
       await rootfsReady;
       const attached = await network;
@@ -222,8 +237,11 @@ export class Supervisor {
       meta.address = attached.address;
       await writeFile(join(paths.bundle, 'hosts'), buildHostsFile(meta.plan.hostname, attached.address));
       this.o.trace?.('network attached');
+      m.spawnOffsets = readLogOffsets(paths);
+      for (const wake of this.launchWaiters.get(meta.key) ?? []) wake(m);
+      this.launchWaiters.delete(meta.key);
       const shimExit = deferred();
-      meta.shimPid = spawnShim(this.o.runc, meta.runcId, { ...paths, stdin: meta.openStdin ? paths.stdin : undefined }, () => shimExit.resolve());
+      meta.shimPid = spawnShim(this.o.runc, meta.runcId, { ...paths, stdin: stdinFifo ? paths.stdin : undefined, terminal: meta.plan.terminal }, () => shimExit.resolve());
       this.o.trace?.('shim spawned');
       const published = publishPorts(settings, attached);
       pending.push(published);
@@ -356,12 +374,21 @@ export class Supervisor {
     await m.exited;
   }
 
+  /** Sends a signal to the container's PID 1 (`docker kill --signal`); what follows is its own doing. */
+  async signal(key: string, signal: string): Promise<void> {
+    const m = this.managed.get(key);
+    if (!m || (m.state !== 'running' && m.state !== 'starting')) throw new Error(`Cannot signal container "${key}": it is not running here`);
+    await killContainer(this.o.runc, m.meta.runcId, signal);
+  }
+
   /** Stops (at once) and removes the container with its files; reports onRemoved. */
   async remove(key: string): Promise<void> {
     const m = this.managed.get(key);
     if (!m) return;
     if (m.state !== 'exited') await this.stop(key, { graceMs: 0, signal: 'SIGKILL' });
     clearInterval(m.watcher);
+    // Attach sessions read the last output from the files about to go.
+    await Promise.race([Promise.all(m.draining), new Promise((r) => setTimeout(r, 2_000).unref())]);
     await m.tail.stop();
     this.managed.delete(key);
     await removeOverlay(m.paths.rootfsDir);
@@ -395,13 +422,106 @@ export class Supervisor {
   }
 
   /**
-   * An attach session: what is written goes to the container's stdin (when it was started with
-   * openStdin), and everything it prints from now on (stdout and stderr, raw) is read. See attach.ts.
+   * An attach session (see attach.ts): what is written goes to the container's stdin (when it was
+   * started with openStdin), and what it prints is read, framed by stream. `from: 'start'` waits for
+   * the container's next start and reads from there, so nothing a quick container prints is missed.
    */
-  attach(key: string): AttachSession {
+  async attach(req: Extract<SessionRequest, { kind: 'attach' }>, gone?: AbortSignal): Promise<AttachSession> {
+    const key = req.containerId;
+    let m = this.managed.get(key);
+    if (req.from === 'start' && (!m || m.state === 'exited' || !m.spawnOffsets)) m = await this.waitForLaunch(key, gone);
+    if (!m || (req.from !== 'start' && m.state !== 'running')) throw new Error(`Cannot attach to container "${key}": it is not running here`);
+    if (req.stdin && !m.meta.openStdin) throw new Error(`Cannot attach stdin to container "${key}": it was not created with stdin open`);
+    // The beginning that is left: rotation frees what was delivered (see log-tail.ts).
+    const from = req.from === 'beginning' ? { ...m.tail.holes } : req.from === 'start' ? m.spawnOffsets! : readLogOffsets(m.paths);
+    const drained = deferred();
+    m.draining.add(drained.promise);
+    const target = m;
+    void target.exited.then(() => setTimeout(() => drained.resolve(), 5_000).unref());
+    const fifo = m.paths.stdin;
+    const session = openAttachSession({
+      stdout: m.paths.stdout,
+      stderr: m.paths.stderr,
+      ...(req.stdin ? { stdin: fifo } : {}),
+      exited: m.exited,
+      from,
+      ...(req.stdin && req.closeStdin ? { closeStdin: () => this.whenStarted(target).then(() => releaseStdin(fifo)) } : {}),
+    });
+    session.on('end', () => drained.resolve());
+    session.on('close', () => drained.resolve());
+    void drained.promise.then(() => target.draining.delete(drained.promise));
+    return session;
+  }
+
+  /** Resolves once the container's process runs (its stdin FIFO is open then) or it has ended. */
+  private async whenStarted(m: Managed): Promise<void> {
+    for (let i = 0; i < 3000 && m.state === 'starting'; i++) await new Promise((r) => setTimeout(r, 20));
+  }
+
+  private waitForLaunch(key: string, gone?: AbortSignal): Promise<Managed> {
+    return new Promise((resolve, reject) => {
+      const waiters = this.launchWaiters.get(key) ?? new Set();
+      this.launchWaiters.set(key, waiters);
+      const wake = (m: Managed) => {
+        clearTimeout(timer);
+        resolve(m);
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(wake);
+        reject(new Error(`Cannot attach to container "${key}": it did not start within 10 minutes`));
+      }, 600_000);
+      timer.unref();
+      waiters.add(wake);
+      gone?.addEventListener('abort', () => {
+        clearTimeout(timer);
+        waiters.delete(wake);
+        reject(new Error(`Cannot attach to container "${key}": the client went away`));
+      });
+    });
+  }
+
+  /** Resizes the terminal of a container, or of one of its interactive execs. */
+  async resize(req: Extract<SessionRequest, { kind: 'resize' }>): Promise<void> {
+    const m = this.managed.get(req.containerId);
+    if (!m || (m.state !== 'running' && m.state !== 'starting')) throw new Error(`Cannot resize the terminal of container "${req.containerId}": it is not running here`);
+    if (!req.execId && !m.meta.plan.terminal) throw new Error(`Cannot resize the terminal of container "${req.containerId}": it has no terminal`);
+    // A resize sent right after the start can come before the shim.
+    for (let i = 0; i < 50 && !req.execId && !m.meta.shimPid; i++) await new Promise((r) => setTimeout(r, 20));
+    const root = req.execId ? this.execPids.get(req.execId) : m.meta.shimPid;
+    if (!root) throw new Error(`Cannot resize the terminal of exec "${req.execId ?? ''}": it is not running`);
+    // A terminal appears a moment after the shim starts: a resize sent at once waits for it.
+    for (let i = 0; i < 50; i++) {
+      if (await resizeTerminal(root, req)) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(`Cannot resize the terminal of container "${req.containerId}": it has no terminal`);
+  }
+
+  /** An interactive exec: its stdio as a session (see exec-session.ts). */
+  async execSession(req: Extract<SessionRequest, { kind: 'exec' }>): Promise<AttachSession> {
+    const m = this.managed.get(req.containerId);
+    if (!m || m.state !== 'running') throw new Error(`Cannot exec in container "${req.containerId}": it is not running here`);
+    const user = req.user ? await this.resolveUser(req.containerId, req.user) : undefined;
+    const env = req.tty && !req.env.some((e) => e.startsWith('TERM=')) ? ['TERM=xterm', ...req.env] : req.env;
+    const argv = buildExecArgv(this.o.runc, m.meta, req.argv, { env, ...(user ? { user } : {}), ...(req.cwd ? { cwd: req.cwd } : {}), tty: req.tty });
+    const size = req.rows !== undefined && req.cols !== undefined ? { rows: req.rows, cols: req.cols } : undefined;
+    const { session, pid } = openExecSession({ argv, tty: req.tty, ...(size ? { size } : {}) });
+    this.execPids.set(req.execId, pid);
+    session.on('end', () => this.execPids.delete(req.execId));
+    // Without stdin the process reads end-of-file at once; a terminal's end-of-file would reach it as a
+    // ^D typed (`script` passes it on), so a terminal's input just stays silent.
+    if (!req.stdin && !req.tty) session.end();
+    return session;
+  }
+
+  /** A user name or number as the container's own /etc/passwd and /etc/group resolve it. */
+  async resolveUser(key: string, user: string): Promise<{ uid: number; gid: number }> {
     const m = this.managed.get(key);
-    if (!m || m.state !== 'running') throw new Error(`Cannot attach to container "${key}": it is not running here`);
-    return openAttachSession({ stdout: m.paths.stdout, stderr: m.paths.stderr, stdin: m.meta.openStdin ? m.paths.stdin : undefined, exited: m.exited });
+    if (!m) throw new Error(`Cannot resolve user "${user}" in container "${key}": it is not here`);
+    const merged = join(m.paths.rootfsDir, 'merged');
+    const read = (f: string) => readFile(join(merged, f), 'utf8').catch(() => '');
+    const r = resolveImageUser(user, { passwd: await read('etc/passwd'), group: await read('etc/group') });
+    return { uid: r.uid, gid: r.gid };
   }
 
   statusOf(key: string): Managed['state'] | undefined {
@@ -419,9 +539,10 @@ async function ensureFifo(path: string): Promise<void> {
   if (r.code !== 0) throw new Error(`Cannot make the stdin FIFO "${path}": ${r.stderr.trim()}`);
 }
 
-export function buildExecArgv(runc: Runc, meta: ContainerMeta, argv: string[], opts: { env?: string[]; user?: { uid: number; gid: number }; cwd?: string }): string[] {
+export function buildExecArgv(runc: Runc, meta: ContainerMeta, argv: string[], opts: { env?: string[]; user?: { uid: number; gid: number }; cwd?: string; tty?: boolean }): string[] {
   const user = opts.user ?? { uid: meta.plan.uid, gid: meta.plan.gid };
   const out = [runc.binary, '--root', runc.root, 'exec', '--user', `${user.uid}:${user.gid}`, '--cwd', opts.cwd ?? meta.plan.cwd];
+  if (opts.tty) out.push('--tty');
   for (const e of opts.env ?? []) out.push('--env', e);
   return [...out, meta.runcId, ...argv];
 }

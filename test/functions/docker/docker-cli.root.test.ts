@@ -222,38 +222,82 @@ describe('docker CLI against Berth', () => {
     expect((await docker(['ps', '-a', '--filter', `name=${name}`, '-q'])).stdout).toBe('');
   }, 180_000);
 
-  it('runs an interactive shell through a pseudo-terminal', async () => {
-    const script = [
-      'import os, pty, select, sys, time',
-      `pid, fd = pty.fork()`,
-      `if pid == 0: os.execvp('docker', ['docker', 'run', '-it', '--rm', '${img}', 'sh'])`,
-      'out = b""',
-      'def pump(t):',
-      '    global out',
-      '    end = time.time() + t',
-      '    while time.time() < end:',
-      '        r, _, _ = select.select([fd], [], [], 0.1)',
-      '        if r:',
-      '            try: d = os.read(fd, 4096)',
-      '            except OSError: return',
-      '            if not d: return',
-      '            out += d',
-      'pump(2)',
-      'os.write(fd, b"echo typed-$((6*7))\\n")',
-      'pump(2)',
-      'os.write(fd, b"exit 7\\n")',
-      'pump(10)',
-      '_, status = os.waitpid(pid, 0)',
-      'sys.stdout.write(out.decode())',
-      'sys.exit(os.waitstatus_to_exitcode(status))',
-    ].join('\n');
-    const r = await new Promise<Run>((resolve) => {
-      const child = spawn('python3', ['-c', script], { env: { PATH: process.env.PATH, HOME: home, DOCKER_HOST: dockerHost, DOCKER_CONFIG: dockerConfig } });
-      let stdout = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.on('close', (code) => resolve({ code, stdout, stderr: '' }));
+  it('runs an interactive shell on a terminal: typed input, the size of the client, the exit code of the shell', async () => {
+    // `script` (util-linux) gives the docker CLI a pseudo-terminal of 31x97, as a user's would be.
+    const child = spawn('script', ['-q', '-e', '-c', `stty rows 31 cols 97; exec docker run -it --rm ${img} sh`, '/dev/null'], {
+      env: { PATH: process.env.PATH, HOME: home, DOCKER_HOST: dockerHost, DOCKER_CONFIG: dockerConfig, SHELL: '/bin/sh' },
     });
-    expect(r.stdout).toContain('typed-42');
-    expect(r.code).toBe(7);
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const closed = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    const until = async (text: string) => {
+      for (let i = 0; i < 200 && !out.includes(text); i++) await new Promise((r) => setTimeout(r, 50));
+      return out.includes(text);
+    };
+    expect(await until('# '), out).toBe(true);
+    child.stdin.write('echo typed-$((6*7)); tty\n');
+    expect(await until('typed-42'), out).toBe(true);
+    // The CLI sends its size just after the start, racing the first prompt: ask until it has landed.
+    for (let i = 0; i < 20 && !out.includes('31 97'); i++) {
+      child.stdin.write('stty size\n');
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(out).toContain('31 97');
+    child.stdin.write('exit 7\n');
+    const code = await Promise.race([closed, new Promise<string>((r) => setTimeout(() => r('timeout'), 20_000))]);
+    child.kill('SIGKILL');
+    expect(out).toMatch(/\/dev\/pts\/0\r?\n/);
+    expect(code, out).toBe(7);
   }, 60_000);
+
+  it('delivers the signal docker kill names to PID 1; SIGKILL ends the container', async () => {
+    const name = `sig-${suffix}`;
+    const script = 'trap "echo got-hup" HUP; trap "echo got-usr1" USR1; echo ready; while :; do sleep 0.1; done';
+    expect((await docker(['run', '-d', '--name', name, img, 'sh', '-c', script])).code).toBe(0);
+    const logsUntil = async (text: string) => {
+      for (let i = 0; i < 50; i++) {
+        const l = await docker(['logs', name]);
+        if (l.stdout.includes(text)) return l.stdout;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return (await docker(['logs', name])).stdout;
+    };
+    expect(await logsUntil('ready')).toContain('ready');
+    expect((await docker(['kill', '-s', 'HUP', name])).code).toBe(0);
+    expect((await docker(['kill', '--signal', '10', name])).code).toBe(0);
+    expect(await logsUntil('got-usr1')).toMatch(/got-hup\n(.|\n)*got-usr1\n/);
+    const bad = await docker(['kill', '-s', 'NOPE', name]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('Invalid signal: NOPE');
+    expect((await docker(['ps', '--filter', `name=${name}`, '--format', '{{.Status}}'])).stdout).toMatch(/^Up/);
+    expect((await docker(['kill', name])).code).toBe(0);
+    const waited = await docker(['wait', name]);
+    expect(waited.stdout.trim()).toBe('137');
+    expect((await docker(['rm', name])).code).toBe(0);
+  }, 60_000);
+
+  it('passes the end of input on to a container run with -i', async () => {
+    const r = await docker(['run', '-i', '--rm', img, 'sh', '-c', 'wc -c; echo after-eof'], { input: 'twelve bytes' });
+    expect(r.stdout).toBe('12\nafter-eof\n');
+    expect(r.code).toBe(0);
+  }, 60_000);
+
+  it('execs interactively: stdin in, output streamed, the exit code back; a terminal when asked', async () => {
+    const name = `ex-${suffix}`;
+    expect((await docker(['run', '-d', '--name', name, img, 'sleep', '300'])).code).toBe(0);
+    const piped = await docker(['exec', '-i', name, 'sh', '-c', 'cat; echo done >&2; exit 3'], { input: 'to the exec' });
+    expect([piped.stdout, piped.stderr, piped.code]).toEqual(['to the exec', 'done\n', 3]);
+    const child = spawn('script', ['-q', '-e', '-c', `stty rows 22 cols 71; exec docker exec -it ${name} sh`, '/dev/null'], {
+      env: { PATH: process.env.PATH, HOME: home, DOCKER_HOST: dockerHost, DOCKER_CONFIG: dockerConfig, SHELL: '/bin/sh' },
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const closed = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    child.stdin.write('stty size; exit 4\n');
+    const code = await Promise.race([closed, new Promise<string>((r) => setTimeout(() => r('timeout'), 20_000))]);
+    child.kill('SIGKILL');
+    expect(out).toContain('22 71');
+    expect(code, out).toBe(4);
+    expect((await docker(['rm', '-f', name])).code).toBe(0);
+  }, 90_000);
 });

@@ -1,14 +1,13 @@
-import { mkdtempSync, appendFileSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, appendFileSync, writeFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildContainerMeta, fromPortMappings, toPortMappings } from '../../../runner/container/container-service';
 import { buildDeploymentContainers, judgeReadiness, toHealthPlan } from '../../../runner/container/deploy';
-import { parseExecUser } from '../../../runner/container/handlers';
 import { applyProbeResult } from '../../../runner/container/health';
-import { LogTail, splitLines, type LogLineOut } from '../../../runner/container/log-tail';
+import { LogTail, nextHoleEnd, splitLines, type LogLineOut } from '../../../runner/container/log-tail';
 import { formatRestartPolicy, nextRestartDelay, parseRestartPolicy, shouldRestart } from '../../../runner/container/restart-policy';
-import { buildShimArgv } from '../../../runner/container/shim';
+import { buildShimArgv, SHIM_SCRIPT } from '../../../runner/container/shim';
 import { buildExecArgv } from '../../../runner/container/supervisor';
 import { runcIdFor } from '../../../runner/container/container-files';
 import { readAppConfig } from '../../../functions/api/app-config';
@@ -78,6 +77,35 @@ describe('logs', () => {
     expect(splitLines(`${long}\n`).lines.map((l) => l.length)).toEqual([16 * 1024, 5]);
   });
 
+  it('gives the disk blocks of delivered output back while offsets stay valid, and remembers it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-logtail-'));
+    try {
+      const files = { stdout: join(dir, 'out'), stderr: join(dir, 'err') };
+      const line = `${'x'.repeat(1023)}\n`;
+      writeFileSync(files.stdout, line.repeat(3 * 1024)); // 3 MiB
+      writeFileSync(files.stderr, '');
+      let delivered = 0;
+      const tail = new LogTail({ files, offsetsFile: join(dir, 'offsets'), deliver: async (l) => void (delivered += l.length), reclaimBytes: 1024 * 1024 });
+      await tail.poll();
+      expect(delivered).toBe(3 * 1024);
+      expect(statSync(files.stdout).size).toBe(3 * 1024 * 1024);
+      expect(statSync(files.stdout).blocks * 512).toBeLessThan(64 * 1024); // a hole where the data was
+      expect(tail.holes).toEqual({ stdout: 3 * 1024 * 1024, stderr: 0 });
+      appendFileSync(files.stdout, 'after the hole\n');
+      const again: LogLineOut[] = [];
+      const tail2 = new LogTail({ files, offsetsFile: join(dir, 'offsets'), deliver: async (l) => void again.push(...l) });
+      await tail2.start();
+      await tail2.stop();
+      expect(again.map((l) => l.line)).toEqual(['after the hole']);
+      expect(tail2.holes.stdout).toBe(3 * 1024 * 1024);
+      expect(nextHoleEnd(5000, 0, 4096)).toBe(4096);
+      expect(nextHoleEnd(5000, 4096, 4096)).toBeUndefined();
+      expect(nextHoleEnd(1 << 30, 0, 0)).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('tails files and resumes after the last delivered line', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'berth-logtail-'));
     try {
@@ -106,11 +134,20 @@ describe('argv', () => {
     expect(buildShimArgv(runc, 'berth-abc', { bundle: '/b', runcLog: '/b/runc.log', exitFile: '/s/exit', stdout: '/s/o', stderr: '/s/e', pidFile: '/b/init.pid' })).toEqual([
       '/bin/sh',
       '-c',
-      'e=$1; shift; "$@"; c=$?; echo "$c" > "$e.tmp" && mv "$e.tmp" "$e"',
+      SHIM_SCRIPT,
       'berth-shim',
       '/s/exit',
+      '',
+      '',
       'runc', '--root', '/run/berth/runc', '--log', '/b/runc.log', '--log-format', 'json', 'run', '--keep', '--pid-file', '/b/init.pid', '--bundle', '/b', 'berth-abc',
     ]);
+  });
+
+  it('refuses a terminal without a stdin FIFO, and a path its quoting cannot carry', () => {
+    const paths = { bundle: '/b', runcLog: '/b/runc.log', exitFile: '/s/exit', stdout: '/s/o', stderr: '/s/e' };
+    expect(() => buildShimArgv(runc, 'berth-abc', { ...paths, terminal: true })).toThrow('it needs a stdin FIFO');
+    expect(() => buildShimArgv(runc, 'berth-abc', { ...paths, bundle: "/it's", stdin: '/s/in', terminal: true })).toThrow('a path contains a quote');
+    expect(buildShimArgv(runc, 'berth-abc', { ...paths, stdin: '/s/in', terminal: true }).slice(4, 7)).toEqual(['/s/exit', '/s/in', 'tty']);
   });
 
   it('execs as the container user unless told otherwise', () => {
@@ -119,9 +156,7 @@ describe('argv', () => {
     expect(buildExecArgv(runc, meta, ['env'], { user: { uid: 0, gid: 0 }, cwd: '/', env: ['A=1'] })).toEqual([
       'runc', '--root', '/run/berth/runc', 'exec', '--user', '0:0', '--cwd', '/', '--env', 'A=1', 'berth-abc', 'env',
     ]);
-    expect(parseExecUser('1000:50')).toEqual({ uid: 1000, gid: 50 });
-    expect(parseExecUser(undefined)).toBeUndefined();
-    expect(() => parseExecUser('www-data')).toThrow('Cannot exec as user "www-data"');
+    expect(buildExecArgv(runc, meta, ['sh'], { tty: true })).toEqual(['runc', '--root', '/run/berth/runc', 'exec', '--user', '33:33', '--cwd', '/srv', '--tty', 'berth-abc', 'sh']);
   });
 
   it('names runc containers from the row id and refuses anything else', () => {

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { serveAttach } from '../../../runner/container/attach';
+import { openSession, sessionHandlers } from '../../support/sessions';
 import { DEFAULT_RUNC } from '../../../runner/sandbox/runc';
 import { teardownContainer } from '../../../runner/container/teardown';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -152,37 +152,89 @@ describe('Supervisor', () => {
     expect(countLeftovers([m.runcId])).toEqual([]);
   });
 
-  it('attaches over a unix socket: input reaches stdin, output comes back, the session ends with the container', async () => {
+  it('attaches over a unix socket: input reaches stdin, output comes back framed, the session ends with the container', async () => {
     const ev = recordEvents();
     const sup = new Supervisor({ ...supervisorDefaults, home: fx.home, networkSettings: fx.networkSettings, resolvConf: fx.resolvConf, events: ev });
-    const m = meta('while read -r line; do [ "$line" = quit ] && exit 5; echo "got $line"; done', { openStdin: true });
+    const m = meta('while read -r line; do [ "$line" = quit ] && exit 5; echo "got $line"; echo "err $line" >&2; done', { openStdin: true });
     await sup.start(m);
-    const socketPath = join(fx.home, 'attach.sock');
-    const server = await serveAttach(socketPath, (id) => sup.attach(id));
+    const socketPath = join(fx.home, `attach-${m.runcId}.sock`);
+    const server = await serveAttach(socketPath, sessionHandlers(sup));
     try {
-      const client = connect(socketPath);
-      let out = '';
-      client.on('data', (d: Buffer) => (out += d.toString()));
-      const closed = new Promise((r) => client.on('close', r));
-      client.write(JSON.stringify({ containerId: m.key }) + '\nhello\n');
-      for (let i = 0; i < 100 && !out.includes('got hello'); i++) await new Promise((r) => setTimeout(r, 20));
-      client.write('second\nquit\n');
-      await closed;
-      expect(out).toBe('got hello\ngot second\n');
+      const s = openSession(socketPath, { containerId: m.key, stdin: true });
+      s.client.write('hello\n');
+      await s.until((o) => o.stderr.includes('err hello'));
+      s.client.write('second\nquit\n');
+      await s.closed;
+      expect(s.out).toEqual({ head: 'ok', stdout: 'got hello\ngot second\n', stderr: 'err hello\nerr second\n', control: '' });
       const exited = await ev.waitFor((e) => e.type === 'exited' && e.key === m.key);
       expect(exited.type === 'exited' && exited.info.exitCode).toBe(5);
-      const bad = connect(socketPath);
-      let answer = '';
-      bad.on('data', (d: Buffer) => (answer += d.toString()));
-      bad.write('{"containerId":"../x"}\n');
-      await new Promise((r) => bad.on('close', r));
-      expect(answer).toBe('error: Cannot attach: "containerId" must be a container id\n');
+      const bad = openSession(socketPath, { containerId: '../x' });
+      await bad.closed;
+      expect(bad.out.head).toBe('error: Cannot attach: "containerId" must be a container id');
+      const stopped = openSession(socketPath, { containerId: m.key });
+      await stopped.closed;
+      expect([stopped.out.head, stopped.out.control]).toEqual(['ok', `{"error":"Cannot attach to container \\"${m.key}\\": it is not running here"}`]);
     } finally {
       server.close();
       await sup.remove(m.key);
     }
     expect(countLeftovers([m.runcId])).toEqual([]);
-  });
+  }, 30_000);
+
+  it('attached before the start, reads all a quick container prints; a half-close ends its stdin', async () => {
+    const ev = recordEvents();
+    const sup = new Supervisor({ ...supervisorDefaults, home: fx.home, networkSettings: fx.networkSettings, resolvConf: fx.resolvConf, events: ev });
+    const m = meta('echo first; wc -c; echo last', { openStdin: true, autoRemove: true });
+    const socketPath = join(fx.home, `attach-${m.runcId}.sock`);
+    const server = await serveAttach(socketPath, sessionHandlers(sup));
+    try {
+      const s = openSession(socketPath, { containerId: m.key, stdin: true, closeStdin: true, from: 'start' });
+      await new Promise((r) => setTimeout(r, 50));
+      await sup.start(m);
+      s.client.end('12345');
+      await s.closed;
+      expect(s.out.stdout).toBe('first\n5\nlast\n');
+      await ev.waitFor((e) => e.type === 'removed' && e.key === m.key);
+    } finally {
+      server.close();
+    }
+    expect(countLeftovers([m.runcId])).toEqual([]);
+  }, 30_000);
+
+  it('runs a container on a terminal: a tty, the size the client sets, exit code back', async () => {
+    const ev = recordEvents();
+    const sup = new Supervisor({ ...supervisorDefaults, home: fx.home, networkSettings: fx.networkSettings, resolvConf: fx.resolvConf, events: ev });
+    const base = meta('');
+    const m: ContainerMeta = { ...base, openStdin: true, plan: buildContainerPlan({ Cmd: ['/bin/sh'] }, { tty: true }, {}, 'test') };
+    const socketPath = join(fx.home, `attach-${m.runcId}.sock`);
+    const server = await serveAttach(socketPath, sessionHandlers(sup));
+    try {
+      await sup.start(m);
+      const s = openSession(socketPath, { containerId: m.key, stdin: true });
+      const resized = openSession(socketPath, { kind: 'resize', containerId: m.key, rows: 33, cols: 101 });
+      await resized.closed;
+      expect(resized.out.head).toBe('ok');
+      s.client.write('tty; stty size; echo "$TERM"\n');
+      await s.until((o) => o.stdout.includes('33 101'));
+      const ex = openSession(socketPath, { kind: 'exec', containerId: m.key, execId: m.key, argv: ['sh', '-c', 'tty; exit 4'], tty: true, rows: 20, cols: 60 });
+      await ex.closed;
+      expect(ex.out.stdout).toMatch(/^\/dev\/pts\/\d+\r\n$/);
+      expect(JSON.parse(ex.out.control)).toEqual({ exitCode: 4 });
+      const piped = openSession(socketPath, { kind: 'exec', containerId: m.key, execId: m.key, argv: ['sh', '-c', 'cat; echo done >&2'], stdin: true });
+      piped.client.end('through stdin');
+      await piped.closed;
+      expect([piped.out.stdout, piped.out.stderr, piped.out.control]).toEqual(['through stdin', 'done\n', '{"exitCode":0}']);
+      s.client.write('exit 3\n');
+      await s.closed;
+      expect(s.out.stdout).toContain('/dev/pts/0\r\n33 101\r\nxterm\r\n');
+      const exited = await ev.waitFor((e) => e.type === 'exited' && e.key === m.key);
+      expect(exited.type === 'exited' && exited.info.exitCode).toBe(3);
+    } finally {
+      server.close();
+      await sup.remove(m.key);
+    }
+    expect(countLeftovers([m.runcId])).toEqual([]);
+  }, 30_000);
 
   it('removes a --rm container once it exits, leaving nothing', async () => {
     const ev = recordEvents();

@@ -1,0 +1,66 @@
+// The functions' side of the runner's session socket (runner/container/attach.ts): opens a session
+// (attach or exec) and hands back the connection once the runner said `ok`, or asks for a resize.
+// Only the Node entry can hold such a connection; the local stack's runner serves it on a unix socket.
+import { connect, type Socket } from 'node:net';
+
+export const STREAM_CONTROL = 3;
+
+export class RunnerUnreachable extends Error {}
+
+/** Sends the request line and resolves with the socket after the runner's `ok` (and any bytes after it). */
+export function openRunnerSession(socketPath: string, request: Record<string, unknown>, timeoutMs = 10_000): Promise<{ socket: Socket; rest: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ path: socketPath, allowHalfOpen: true });
+    let head = Buffer.alloc(0);
+    const timer = setTimeout(() => fail(new Error('Cannot reach the runner: it did not answer in time')), timeoutMs);
+    const fail = (e: Error) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(e);
+    };
+    socket.once('error', (e: NodeJS.ErrnoException) => fail(e.code === 'ENOENT' || e.code === 'ECONNREFUSED' ? new RunnerUnreachable(`Cannot reach the runner at "${socketPath}": ${e.code}`) : e));
+    socket.on('end', () => fail(new Error('Cannot open a session: the runner closed the connection')));
+    const onData = (d: Buffer) => {
+      head = Buffer.concat([head, d]);
+      const nl = head.indexOf(10);
+      if (nl < 0) {
+        if (head.length > 64 * 1024) fail(new Error('Cannot open a session: the runner answered nonsense'));
+        return;
+      }
+      socket.off('data', onData);
+      socket.removeAllListeners('end');
+      socket.removeAllListeners('error');
+      socket.on('error', () => {});
+      socket.pause();
+      clearTimeout(timer);
+      const line = head.subarray(0, nl).toString();
+      if (line !== 'ok') {
+        socket.destroy();
+        reject(new Error(line.replace(/^error: /, '')));
+        return;
+      }
+      resolve({ socket, rest: head.subarray(nl + 1) });
+    };
+    socket.on('data', onData);
+    socket.write(`${JSON.stringify(request)}\n`);
+  });
+}
+
+/** Splits the runner's framed output (8-byte headers) as it arrives. */
+export function createFrameReader(onFrame: (stream: number, payload: Buffer) => void): (chunk: Buffer) => void {
+  let buf: Buffer = Buffer.alloc(0);
+  return (chunk) => {
+    buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+    while (buf.length >= 8) {
+      const n = buf.readUInt32BE(4);
+      if (buf.length < 8 + n) break;
+      onFrame(buf[0]!, buf.subarray(0, 8 + n));
+      buf = buf.subarray(8 + n);
+    }
+  };
+}
+
+export async function resizeOnRunner(socketPath: string, request: { containerId: string; execId?: string; rows: number; cols: number }): Promise<void> {
+  const { socket } = await openRunnerSession(socketPath, { kind: 'resize', ...request });
+  socket.destroy();
+}
