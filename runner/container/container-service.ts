@@ -41,6 +41,8 @@ export interface ContainerServiceOptions {
   defaultPidsLimit?: number;
   /** Log lines kept in Postgres per container (the newest); default 20000. */
   keepLogLines?: number;
+  /** What a container may write to its own filesystem, in bytes (default in supervisor.ts). */
+  diskLimitBytes?: number;
 }
 
 /** What the API stores in containers.spec. */
@@ -131,6 +133,7 @@ export class ContainerService {
     const keepLogLines = o.keepLogLines ?? 20_000;
     const linesSinceTrim = new Map<string, number>();
     this.supervisor = new Supervisor({
+      ...(o.diskLimitBytes ? { diskLimitBytes: o.diskLimitBytes } : {}),
       home: o.home,
       runc: o.runc,
       idmap: o.idmap,

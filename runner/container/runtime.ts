@@ -15,6 +15,7 @@ import { buildResolvConf } from '../sandbox/cni-config';
 import { DEFAULT_IDMAP } from '../sandbox/idmap';
 import { DEFAULT_RUNC } from '../sandbox/runc';
 import type { JobHandler } from '../queue/worker';
+import { parseDiskLimit } from '../sandbox/disk-watch';
 import { serveAttach } from './attach';
 import { ContainerService } from './container-service';
 import { createDeployHandler } from './deploy';
@@ -50,6 +51,7 @@ export function createContainerRuntime(config: ContainerRuntimeConfig, env: Node
       stateDir: join(config.home, 'cni'),
     },
     resolvConf: buildResolvConf(hostResolv, ['1.1.1.1', '9.9.9.9']),
+    diskLimitBytes: parseDiskLimit(env.BERTH_CONTAINER_DISK_GB, 10),
     ...(env.BERTH_CONTAINER_LOG_LINES ? { keepLogLines: Math.max(100, Number(env.BERTH_CONTAINER_LOG_LINES) || 20_000) } : {}),
     resolveImage: async (ref, digest, holder) => {
       const image = await resolveImage({ db, blobs, layers }, ref, digest);

@@ -12,8 +12,9 @@ import { runCommand, type CommandResult } from '../sandbox/exec';
 import type { IdMap } from '../sandbox/idmap';
 import { describeNamespacePins, prepareNamespaces, unpinUserNamespace } from '../sandbox/namespaces';
 import { attachInterfaces, choosePorts, detachNetwork, publishPorts, unpinNetns } from '../sandbox/network';
-import { listMountsUnder, mountOverlay, removeOverlay } from '../sandbox/overlay';
+import { describeOverlay, listMountsUnder, mountOverlay, removeOverlay } from '../sandbox/overlay';
 import { waitForPidFile } from '../sandbox/pid-file';
+import { watchDiskUse, type DiskWatch } from '../sandbox/disk-watch';
 import { deleteContainer, killContainer, type Runc } from '../sandbox/runc';
 import { buildRuntimeSpec } from '../sandbox/spec';
 import { describeRunResult } from '../sandbox/verdict';
@@ -66,6 +67,8 @@ export interface SupervisorOptions {
   log?: (msg: string) => void;
   /** Called at each start phase (benchmarks). */
   trace?: (phase: string) => void;
+  /** What a container may write to its own filesystem (its overlay's upper dir), in bytes. */
+  diskLimitBytes?: number;
 }
 
 interface Managed {
@@ -87,9 +90,16 @@ interface Managed {
   spawnOffsets?: LogOffsets;
   /** Attach sessions still reading the last output: removal waits for them. */
   draining: Set<Promise<void>>;
+  /** Watches what the container writes to its filesystem (see disk-watch.ts). */
+  disk?: DiskWatch;
+  /** Set when the disk cap ended it: the exit reason says so. */
+  diskExceeded?: number;
 }
 
 const WATCH_MS = 100;
+
+/** What a container may write to its own filesystem unless configured (BERTH_CONTAINER_DISK_GB). */
+export const DEFAULT_CONTAINER_DISK_BYTES = 10 * 1024 ** 3;
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve!: () => void;
@@ -272,6 +282,12 @@ export class Supervisor {
 
   private watch(m: Managed) {
     clearInterval(m.watcher);
+    m.disk?.stop();
+    m.disk = watchDiskUse(describeOverlay(m.paths.rootfsDir).upper, this.o.diskLimitBytes ?? DEFAULT_CONTAINER_DISK_BYTES, (bytes) => {
+      m.diskExceeded = bytes;
+      this.o.log?.(`container ${m.meta.key}: wrote ${bytes} bytes to its filesystem, past its cap: killed`);
+      void killContainer(this.o.runc, m.meta.runcId, 'SIGKILL', true).catch(() => {});
+    });
     let checking = false;
     m.watcher = setInterval(() => {
       if (checking) return;
@@ -308,6 +324,11 @@ export class Supervisor {
     m.health = undefined;
     const verdict = await readCgroupVerdict(meta.runcId);
     const result = describeRunResult({ exitCode, memoryBytes: meta.resources.memoryBytes, pidsLimit: meta.resources.pidsLimit, verdict, durationMs: Date.now() - m.startedAt });
+    m.disk?.stop();
+    if (m.diskExceeded !== undefined) {
+      result.reason = `killed: it wrote ${(m.diskExceeded / 1024 ** 3).toFixed(2)} GiB to its filesystem, more than its ${((this.o.diskLimitBytes ?? DEFAULT_CONTAINER_DISK_BYTES) / 1024 ** 3).toFixed(2)} GiB`;
+      m.diskExceeded = undefined;
+    }
     await this.teardownRuntime(meta);
     await m.tail.poll(true).catch(() => {});
     const policy = parseRestartPolicy(meta.restartPolicy);
@@ -387,6 +408,7 @@ export class Supervisor {
     if (!m) return;
     if (m.state !== 'exited') await this.stop(key, { graceMs: 0, signal: 'SIGKILL' });
     clearInterval(m.watcher);
+    m.disk?.stop();
     // Attach sessions read the last output from the files about to go.
     await Promise.race([Promise.all(m.draining), new Promise((r) => setTimeout(r, 2_000).unref())]);
     await m.tail.stop();
@@ -402,6 +424,7 @@ export class Supervisor {
     const m = this.managed.get(key);
     if (!m) return;
     clearInterval(m.watcher);
+    m.disk?.stop();
     clearTimeout(m.restartTimer);
     m.health?.stop();
     await m.tail.stop();
