@@ -197,9 +197,11 @@ export class Supervisor {
     m.markExited = d.resolve;
     m.state = 'starting';
     const settings = this.o.networkSettings;
+    // The bundle first: whatever a crash leaves of this start is then found under the home by id.
+    await mkdir(paths.bundle, { recursive: true, mode: 0o700 });
     // The namespaces and eth0 are made while the files are written, before runc starts: runc joins
     // them by path and no hook pauses it (namespaces.ts says why that is allowed with a user
-    // namespace). Only portmap overlaps runc's own start; "running" waits for both.
+    // namespace). Only the port rules overlap runc's own start; "running" waits for both.
     const pins = describeNamespacePins(meta.runcId);
     const namespaces = prepareNamespaces(meta.runcId, this.o.idmap).then(() => this.o.trace?.('namespaces'));
     // Restarts keep the host ports chosen the first time.
@@ -208,7 +210,6 @@ export class Supervisor {
     const pending: Array<Promise<unknown>> = [namespaces, ports, network];
     for (const p of pending) p.catch(() => {});
     try {
-      await mkdir(paths.bundle, { recursive: true, mode: 0o700 });
       await Promise.all([rm(paths.exitFile, { force: true }), rm(paths.pidFile, { force: true }), writeFile(join(paths.bundle, 'resolv.conf'), this.o.resolvConf)]);
       const { memoryBytes, pidsLimit, ...cpu } = meta.resources;
       await createParentCgroup(meta.runcId, { memoryBytes, pidsLimit });

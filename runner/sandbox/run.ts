@@ -116,6 +116,11 @@ export async function runSandboxed(opts: SandboxRunOptions): Promise<SandboxResu
   const pidFile = join(bundle, 'init.pid');
   const started = Date.now();
   if (opts.signal?.aborted) throw new Error('Cannot run sandboxed: cancelled before start');
+  // Traversable (bind sources such as hosts and resolv.conf are opened from here), not listable;
+  // config.json holds the environment, so it alone is private. Made first: whatever a crash leaves of
+  // this run is then found under the home by id.
+  await mkdir(bundle, { recursive: true, mode: 0o711 });
+  for (const dir of [dirname(dirname(bundle)), dirname(bundle)]) await chmod(dir, 0o711);
   // The namespaces (lo up) and, with NAT, eth0 are made while the bundle is written; runc joins them
   // by path (namespaces.ts). Ports are published while runc starts.
   const pins = describeNamespacePins(id);
@@ -127,10 +132,6 @@ export async function runSandboxed(opts: SandboxRunOptions): Promise<SandboxResu
   const pending: Array<Promise<unknown>> = [namespaces, ...(network ? [network] : [])];
   for (const p of pending) p.catch(() => {});
   try {
-    // Traversable (bind sources such as hosts and resolv.conf are opened from here), not listable;
-    // config.json holds the environment, so it alone is private.
-    await mkdir(bundle, { recursive: true, mode: 0o711 });
-    for (const dir of [dirname(dirname(bundle)), dirname(bundle)]) await chmod(dir, 0o711);
     const hostname = opts.hostname ?? id.slice(0, 18);
     await writeFile(join(bundle, 'resolv.conf'), opts.resolvConf);
     const nofile = await readHostNofileLimit();
