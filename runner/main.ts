@@ -8,9 +8,13 @@ import { registerRunner, setRunnerStatus } from '../db/queries/runners';
 import { BlobStore } from '../functions/storage/blob-store';
 import { createS3Client, readS3Config } from '../functions/storage/s3';
 import { createBuilder } from './build/builder';
+import { listContainerDirs } from './container/container-files';
 import { createContainerRuntime } from './container/runtime';
 import { createGitHandlers } from './git/handlers';
 import { startQueueWorker, type JobHandler } from './queue/worker';
+import { cleanupOrphans, type CleanupReport } from './sandbox/cleanup';
+import { buildDefaultNetworkSettings, type NetworkSettings } from './sandbox/cni-config';
+import { DEFAULT_RUNC } from './sandbox/runc';
 
 export interface RunnerConfig {
   databaseUrl: string;
@@ -20,6 +24,8 @@ export interface RunnerConfig {
   labels: Record<string, string>;
   concurrency: number;
   leaseMs: number;
+  /** The network builds and containers use (its CNI state lives under `home`). */
+  networkSettings?: NetworkSettings;
 }
 
 function runnerId(home: string): string {
@@ -48,7 +54,28 @@ export function readRunnerConfig(env: NodeJS.ProcessEnv): RunnerConfig {
     labels,
     concurrency: Number(env.BERTH_RUNNER_CONCURRENCY ?? 2),
     leaseMs: Number(env.BERTH_LEASE_MS ?? 30_000),
+    networkSettings: {
+      ...buildDefaultNetworkSettings(home),
+      cniPath: env.BERTH_CNI_PATH ?? '/usr/lib/cni',
+      bridge: env.BERTH_BRIDGE ?? 'berth0',
+      subnet: env.BERTH_SUBNET ?? '10.213.0.0/16',
+    },
   };
+}
+
+/**
+ * What a previous process of this runner left on the machine — the sandboxes of builds it was running
+ * (runc, network, namespaces, cgroups, overlays, bundles) — is removed before any job is claimed.
+ * Containers with a state dir are the container side's to adopt or remove (its reconcile), so they
+ * are kept here; only this runner's home is looked at.
+ */
+export async function cleanRunnerHome(config: Pick<RunnerConfig, 'home' | 'networkSettings'>, log = (m: string) => console.log(m)): Promise<CleanupReport> {
+  const keep = new Set(await listContainerDirs(config.home));
+  const report = await cleanupOrphans({ home: config.home, runc: DEFAULT_RUNC, networkSettings: config.networkSettings ?? buildDefaultNetworkSettings(config.home), keep });
+  const removed = new Set([...report.containers, ...report.attachments, ...report.netns, ...report.userns, ...report.cgroups, ...report.overlays, ...report.bundles]);
+  if (removed.size > 0) log(`cleaned up after ${removed.size} sandbox(es) a previous runner process left: ${[...removed].join(', ')}`);
+  for (const e of report.errors) log(`clean-up: ${e}`);
+  return report;
 }
 
 /** The job kinds this runner executes. Each area of the runner adds its own. */
@@ -65,6 +92,7 @@ export function createHandlers(config?: RunnerConfig, env: NodeJS.ProcessEnv = p
 }
 
 export async function runRunner(config: RunnerConfig, handlers: Record<string, JobHandler>, log = (m: string) => console.log(m)) {
+  await cleanRunnerHome(config, log);
   const { db, sql } = createDb(config.databaseUrl, { max: config.concurrency + 4 });
   await registerRunner(db, {
     id: config.id,

@@ -50,6 +50,8 @@ export interface ContainerPaths {
   stdin: string;
   bundle: string;
   runcLog: string;
+  /** runc's --pid-file: appears once the container's process has started. */
+  pidFile: string;
   rootfsDir: string;
 }
 
@@ -70,6 +72,7 @@ export function describeContainerPaths(home: string, runcId: string): ContainerP
     stdin: join(dir, 'stdin'),
     bundle,
     runcLog: join(bundle, 'runc.log'),
+    pidFile: join(bundle, 'init.pid'),
     rootfsDir: sandboxRootfsDir(home, runcId),
   };
 }

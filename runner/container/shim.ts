@@ -39,11 +39,14 @@ export interface ShimPaths {
   stdin?: string;
   /** Run the container's process on a pseudo-terminal (needs `stdin`). */
   terminal?: boolean;
+  /** runc writes the container's pid here once its process has started. */
+  pidFile?: string;
 }
 
 export function buildShimArgv(runc: Runc, runcId: string, paths: ShimPaths): string[] {
   if (paths.terminal && !paths.stdin) throw new Error(`Cannot start container "${runcId}" on a terminal: it needs a stdin FIFO`);
-  const run = buildRunArgv(runc, runcId, paths.bundle, paths.runcLog);
+  // --keep: runc's cgroup (the OOM and pids verdict) outlives the process until the supervisor deletes it.
+  const run = buildRunArgv(runc, runcId, paths.bundle, paths.runcLog, { keep: true, pidFile: paths.pidFile });
   // The terminal's command is one string for `script`; a quote would end our quoting.
   if (paths.terminal && run.some((a) => a.includes("'"))) throw new Error(`Cannot start container "${runcId}" on a terminal: a path contains a quote`);
   return ['/bin/sh', '-c', SHIM_SCRIPT, 'berth-shim', paths.exitFile, paths.stdin ?? '', paths.terminal ? 'tty' : '', ...run];

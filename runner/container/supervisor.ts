@@ -1,18 +1,19 @@
-// Long-lived containers: start through a detached shim (runc run in the foreground, see shim.ts),
-// network attached between "namespaces exist" and "process starts" (the sandbox's hook handshake),
+// Long-lived containers: start through a detached shim (runc run in the foreground, see shim.ts) into
+// user and network namespaces made and attached beforehand (the sandbox's namespaces.ts),
 // exit status and reason, restart policy with backoff, health checks, stop (STOPSIGNAL, then SIGKILL
 // after the grace period), removal, exec, and adoption of containers a previous runner process left
 // running. The supervisor knows nothing of Postgres: it reports through `events`.
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { adoptIntoAccounting, buildCgroupsPath, createParentCgroup, readCgroupVerdict, removeCgroups } from '../sandbox/cgroup';
+import { buildCgroupsPath, createParentCgroup, readCgroupVerdict, removeCgroups } from '../sandbox/cgroup';
 import { buildHostsFile, type NetworkSettings, type PortMapping } from '../sandbox/cni-config';
 import { runCommand, type CommandResult } from '../sandbox/exec';
-import { buildHandshakeHook } from '../sandbox/handshake';
 import type { IdMap } from '../sandbox/idmap';
-import { attachNetwork, detachNetwork, pinNetns, unpinNetns } from '../sandbox/network';
+import { describeNamespacePins, prepareNamespaces, unpinUserNamespace } from '../sandbox/namespaces';
+import { attachInterfaces, choosePorts, detachNetwork, publishPorts, unpinNetns } from '../sandbox/network';
 import { describeOverlay, listMountsUnder, mountOverlay, removeOverlay } from '../sandbox/overlay';
+import { waitForPidFile } from '../sandbox/pid-file';
 import { watchDiskUse, type DiskWatch } from '../sandbox/disk-watch';
 import { deleteContainer, killContainer, type Runc } from '../sandbox/runc';
 import { buildRuntimeSpec } from '../sandbox/spec';
@@ -195,19 +196,23 @@ export class Supervisor {
     m.exited = d.promise;
     m.markExited = d.resolve;
     m.state = 'starting';
+    const settings = this.o.networkSettings;
+    // The bundle first: whatever a crash leaves of this start is then found under the home by id.
     await mkdir(paths.bundle, { recursive: true, mode: 0o700 });
-    await rm(paths.exitFile, { force: true });
-    await rm(join(paths.bundle, 'hook-state'), { force: true });
-    await rm(join(paths.bundle, 'hook-answer'), { force: true });
-    await writeFile(join(paths.bundle, 'hosts'), buildHostsFile(meta.plan.hostname));
-    await writeFile(join(paths.bundle, 'resolv.conf'), this.o.resolvConf);
-    this.o.trace?.('files');
-    const { memoryBytes, pidsLimit, ...cpu } = meta.resources;
-    await createParentCgroup(meta.runcId, { memoryBytes, pidsLimit });
-    this.o.trace?.('cgroups');
-    const handshake = await buildHandshakeHook(paths.bundle);
-    let netnsPinned = false;
+    // The namespaces and eth0 are made while the files are written, before runc starts: runc joins
+    // them by path and no hook pauses it (namespaces.ts says why that is allowed with a user
+    // namespace). Only the port rules overlap runc's own start; "running" waits for both.
+    const pins = describeNamespacePins(meta.runcId);
+    const namespaces = prepareNamespaces(meta.runcId, this.o.idmap).then(() => this.o.trace?.('namespaces'));
+    // Restarts keep the host ports chosen the first time.
+    const ports = choosePorts(meta.boundPorts ?? meta.ports);
+    const network = Promise.all([ports, namespaces]).then(([concrete]) => attachInterfaces(settings, meta.runcId, pins.net, concrete, { loopback: false }));
+    const pending: Array<Promise<unknown>> = [namespaces, ports, network];
+    for (const p of pending) p.catch(() => {});
     try {
+      await Promise.all([rm(paths.exitFile, { force: true }), rm(paths.pidFile, { force: true }), writeFile(join(paths.bundle, 'resolv.conf'), this.o.resolvConf)]);
+      const { memoryBytes, pidsLimit, ...cpu } = meta.resources;
+      await createParentCgroup(meta.runcId, { memoryBytes, pidsLimit });
       const nofile = readNofileLimit();
       const spec = buildRuntimeSpec({
         process: {
@@ -226,60 +231,53 @@ export class Supervisor {
           { kind: 'bind', source: join(paths.bundle, 'hosts'), destination: '/etc/hosts', readonly: true },
           { kind: 'bind', source: join(paths.bundle, 'resolv.conf'), destination: '/etc/resolv.conf', readonly: true },
         ],
-        network: { kind: 'new' },
+        network: { kind: 'path', path: pins.net },
+        userNamespacePath: pins.user,
         idmap: this.o.idmap,
         cgroupsPath: buildCgroupsPath(meta.runcId),
         resources: cpu,
-        createRuntimeHooks: [handshake.hook],
       });
       await writeFile(join(paths.bundle, 'config.json'), JSON.stringify(spec));
-      let shimGone = false;
-      const shimExit = deferred();
       // A terminal reads the FIFO too, even without -i: end-of-file there would end its shell.
       const stdinFifo = meta.openStdin || meta.plan.terminal;
       if (stdinFifo) await ensureFifo(paths.stdin);
+      this.o.trace?.('files');
       await rootfsReady;
+      const attached = await network;
+      meta.boundPorts = attached.ports;
+      meta.address = attached.address;
+      await writeFile(join(paths.bundle, 'hosts'), buildHostsFile(meta.plan.hostname, attached.address));
+      this.o.trace?.('network attached');
       m.spawnOffsets = readLogOffsets(paths);
       for (const wake of this.launchWaiters.get(meta.key) ?? []) wake(m);
       this.launchWaiters.delete(meta.key);
-      meta.shimPid = spawnShim(this.o.runc, meta.runcId, { ...paths, stdin: stdinFifo ? paths.stdin : undefined, terminal: meta.plan.terminal }, () => {
-        shimGone = true;
-        shimExit.resolve();
-      });
-      await writeContainerMeta(this.o.home, meta);
+      const shimExit = deferred();
+      meta.shimPid = spawnShim(this.o.runc, meta.runcId, { ...paths, stdin: stdinFifo ? paths.stdin : undefined, terminal: meta.plan.terminal }, () => shimExit.resolve());
       this.o.trace?.('shim spawned');
-      const state = await Promise.race([handshake.state, shimExit.promise.then(() => undefined)]);
-      if (!state || shimGone) throw new Error(`Cannot start container "${meta.key}": runc exited before the process started (see ${paths.runcLog})`);
-      this.o.trace?.('hook reached');
-      await adoptIntoAccounting(meta.runcId, state.pid);
-      await pinNetns(meta.runcId, state.pid);
-      netnsPinned = true;
-      this.o.trace?.('netns pinned');
-      // Restarts keep the host ports chosen the first time.
-      const network = await attachNetwork(this.o.networkSettings, meta.runcId, `/run/netns/${meta.runcId}`, meta.boundPorts ?? meta.ports);
-      meta.boundPorts = network.ports;
-      meta.address = network.address;
-      this.o.trace?.('network attached');
-      await writeContainerMeta(this.o.home, meta);
-      await writeFile(join(paths.bundle, 'hosts'), buildHostsFile(meta.plan.hostname, network.address));
-      handshake.release(true);
-      m.pid = state.pid;
-      m.address = network.address;
+      const published = publishPorts(settings, attached);
+      pending.push(published);
+      published.catch(() => {});
+      const [pid] = await Promise.all([waitForPidFile(paths.pidFile, shimExit.promise), writeContainerMeta(this.o.home, meta), published]);
+      // A process that exits at once may take the shim with it before the pid file is seen: it did start.
+      if (pid === undefined) throw new Error(`Cannot start container "${meta.key}": runc exited before the process started (see ${paths.runcLog})`);
+      this.o.trace?.('process running');
+      // runc has joined the user namespace: the container and its pinned netns hold it from now on.
+      void unpinUserNamespace(meta.runcId).catch((e: unknown) => this.o.log?.(`container ${meta.key}: ${(e as Error).message}`));
+      m.pid = pid;
+      m.address = attached.address;
       m.startedAt = Date.now();
       m.state = 'running';
-      const info: RunningInfo = { pid: state.pid, address: network.address, ports: network.ports, restartCount: meta.restartCount };
+      const info: RunningInfo = { pid, address: attached.address, ports: attached.ports, restartCount: meta.restartCount };
       if (meta.health ?? meta.plan.health) info.health = 'starting';
       this.watch(m);
       await this.o.events.onRunning(meta.key, info);
       this.startHealth(m);
       return info;
     } catch (error) {
-      handshake.release(false);
+      await Promise.allSettled(pending);
       await killContainer(this.o.runc, meta.runcId, 'SIGKILL', true).catch(() => {});
-      await this.teardownRuntime(meta, netnsPinned);
+      await this.teardownRuntime(meta);
       throw error;
-    } finally {
-      handshake.close();
     }
   }
 
@@ -332,7 +330,7 @@ export class Supervisor {
       result.reason = `killed: it wrote ${(m.diskExceeded / 1024 ** 3).toFixed(2)} GiB to its filesystem, more than its ${((this.o.diskLimitBytes ?? DEFAULT_CONTAINER_DISK_BYTES) / 1024 ** 3).toFixed(2)} GiB`;
       m.diskExceeded = undefined;
     }
-    await this.teardownRuntime(meta, true);
+    await this.teardownRuntime(meta);
     await m.tail.poll(true).catch(() => {});
     const policy = parseRestartPolicy(meta.restartPolicy);
     const restarting = shouldRestart(policy, { exitCode, stoppedByRequest: m.stopRequested }, meta.restartCount);
@@ -369,10 +367,11 @@ export class Supervisor {
   }
 
   /** Undo everything a start made except the overlay and the logs; idempotent. */
-  private async teardownRuntime(meta: ContainerMeta, netnsPinned: boolean) {
+  private async teardownRuntime(meta: ContainerMeta) {
     await deleteContainer(this.o.runc, meta.runcId).catch(() => {});
     await detachNetwork(this.o.networkSettings, meta.runcId).catch((e: unknown) => this.o.log?.(`detach ${meta.runcId}: ${(e as Error).message}`));
-    if (netnsPinned) await unpinNetns(meta.runcId).catch(() => {});
+    await unpinNetns(meta.runcId).catch(() => {});
+    await unpinUserNamespace(meta.runcId).catch(() => {});
     await removeCgroups(meta.runcId).catch((e: unknown) => this.o.log?.((e as Error).message));
   }
 

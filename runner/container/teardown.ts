@@ -1,11 +1,12 @@
 // Removes everything one container id may hold on the machine, whatever state a crash left it in:
 // runc's record (killing what still runs), the CNI attachment (DEL while the netns exists), stray
-// masquerade rules, the pinned netns, cgroups, the overlay, the bundle and the state dir. Each step
+// masquerade rules, the pinned netns and user namespace, cgroups, the overlay, the bundle and the state dir. Each step
 // is idempotent; errors are collected, not thrown half-way.
 import { rm } from 'node:fs/promises';
 import { removeCgroups } from '../sandbox/cgroup';
 import type { NetworkSettings } from '../sandbox/cni-config';
 import { runCommand } from '../sandbox/exec';
+import { unpinUserNamespace } from '../sandbox/namespaces';
 import { detachNetwork, unpinNetns } from '../sandbox/network';
 import { removeOverlay } from '../sandbox/overlay';
 import { deleteContainer, killContainer, type Runc } from '../sandbox/runc';
@@ -45,6 +46,7 @@ export async function teardownContainer(o: { home: string; runc: Runc; networkSe
     }
   });
   await step('netns', () => unpinNetns(runcId));
+  await step('user namespace', () => unpinUserNamespace(runcId));
   await step('cgroups', () => removeCgroups(runcId));
   if (!keepFiles) {
     await step('overlay', () => removeOverlay(paths.rootfsDir));

@@ -1,9 +1,10 @@
-// cgroup v1 (this machine's hybrid layout) for one-shot runs. The memory and pids limits sit on a
-// parent cgroup Berth owns, `/berth/<id>`, and runc puts the container in `/berth/<id>/c` below it.
-// runc removes its own cgroup the moment a foreground run ends, and on v1 the kernel records an OOM
-// kill and a refused fork only in the cgroup of the process concerned (memory.oom_control oom_kill,
-// pids.events max). So before the process starts, its memory and pids membership moves to a sibling
-// we own, `/berth/<id>/w`, whose counters are still there to read after runc is done.
+// cgroup v1 (this machine's hybrid layout). The memory and pids limits sit on a parent cgroup Berth
+// owns, `/berth/<id>`, and runc puts the container in `/berth/<id>/c` below it. On v1 the kernel
+// records an OOM kill and a refused fork only in the cgroup of the process concerned
+// (memory.oom_control oom_kill, pids.events max), and runc removes its cgroup when a foreground run
+// ends — unless told to keep it (`runc run --keep`), which is how every run is started now: the
+// counters are read from `c` before runc's record is deleted. Processes started by earlier versions
+// were moved to a sibling, `/berth/<id>/w`, before they ran; its counters are still read.
 import { readdir, readFile, rmdir, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -22,13 +23,14 @@ export interface CgroupVerdict {
   pidsLimitHit: boolean;
 }
 
-/** The hierarchies whose membership moves to the accounting cgroup. */
-const ACCOUNTED = ['memory', 'pids'];
+/** Where earlier versions moved a process's memory and pids membership (see above). */
 const ACCOUNTING = 'w';
+/** runc's own cgroup below the parent (buildCgroupsPath). */
+const RUNTIME = 'c';
 
 /** The cgroupsPath for runc's spec. */
 export function buildCgroupsPath(containerId: string): string {
-  return `/${CGROUP_PARENT}/${containerId}/c`;
+  return `/${CGROUP_PARENT}/${containerId}/${RUNTIME}`;
 }
 
 function parentDir(controller: string, containerId: string): string {
@@ -37,7 +39,7 @@ function parentDir(controller: string, containerId: string): string {
 
 /** Create the parent cgroup with its limits (memory+swap = memory: no swap). */
 export async function createParentCgroup(containerId: string, limits: CgroupLimits): Promise<void> {
-  for (const h of ACCOUNTED) await mkdir(join(parentDir(h, containerId), ACCOUNTING), { recursive: true });
+  for (const h of ['memory', 'pids']) await mkdir(parentDir(h, containerId), { recursive: true });
   if (limits.memoryBytes !== undefined) {
     await writeFile(join(parentDir('memory', containerId), 'memory.limit_in_bytes'), String(limits.memoryBytes));
     try {
@@ -58,18 +60,18 @@ async function readOr(path: string, fallback: string): Promise<string> {
   }
 }
 
-/** Move `pid` (the container's init, not yet exec'd) into the accounting cgroup of each hierarchy. */
-export async function adoptIntoAccounting(containerId: string, pid: number): Promise<void> {
-  for (const h of ACCOUNTED) await writeFile(join(parentDir(h, containerId), ACCOUNTING, 'cgroup.procs'), String(pid));
-}
-
-/** Whether the run met the OOM killer or its pids limit; read before the cgroups are removed. */
+/** Whether the run met the OOM killer or its pids limit; read before runc's record and the cgroups are removed. */
 export async function readCgroupVerdict(containerId: string): Promise<CgroupVerdict> {
-  const oom = await readOr(join(parentDir('memory', containerId), ACCOUNTING, 'memory.oom_control'), '');
-  const events = await readOr(join(parentDir('pids', containerId), ACCOUNTING, 'pids.events'), '');
-  const kills = /^oom_kill (\d+)/m.exec(oom);
-  const max = /^max (\d+)/m.exec(events);
-  return { oomKilled: kills !== null && Number(kills[1]) > 0, pidsLimitHit: max !== null && Number(max[1]) > 0 };
+  const verdict: CgroupVerdict = { oomKilled: false, pidsLimitHit: false };
+  for (const leaf of [ACCOUNTING, RUNTIME]) {
+    const oom = await readOr(join(parentDir('memory', containerId), leaf, 'memory.oom_control'), '');
+    const events = await readOr(join(parentDir('pids', containerId), leaf, 'pids.events'), '');
+    const kills = /^oom_kill (\d+)/m.exec(oom);
+    const max = /^max (\d+)/m.exec(events);
+    verdict.oomKilled ||= kills !== null && Number(kills[1]) > 0;
+    verdict.pidsLimitHit ||= max !== null && Number(max[1]) > 0;
+  }
+  return verdict;
 }
 
 /** Every controller hierarchy mounted under /sys/fs/cgroup (cpu,cpuacct counted once via its real dir). */
@@ -96,7 +98,7 @@ async function removeDir(dir: string): Promise<void> {
 /** Remove `/berth/<id>` (and `c`, `w` below it) in every hierarchy; missing dirs are fine. */
 export async function removeCgroups(containerId: string): Promise<void> {
   for (const h of await listHierarchies()) {
-    for (const dir of [join(parentDir(h, containerId), 'c'), join(parentDir(h, containerId), ACCOUNTING), parentDir(h, containerId)]) {
+    for (const dir of [join(parentDir(h, containerId), RUNTIME), join(parentDir(h, containerId), ACCOUNTING), parentDir(h, containerId)]) {
       await removeDir(dir);
     }
   }

@@ -1,12 +1,13 @@
 // Leftovers of containers that no longer exist — after a runner crash, a SIGKILL, a power cut — found
 // by name on the machine and removed: runc containers, CNI allocations and masquerade rules, pinned
-// network namespaces, cgroups, overlay mounts and bundle dirs. Run at runner start, before any job.
+// network and user namespaces, cgroups, overlay mounts and bundle dirs. Run at runner start, before any job.
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { listBerthCgroups, removeCgroups } from './cgroup';
 import type { NetworkSettings } from './cni-config';
 import { runCommand } from './exec';
 import { detachNetwork, listAttachments, NETNS_DIR, unpinNetns } from './network';
+import { unpinUserNamespace, USERNS_DIR } from './namespaces';
 import { listMountsUnder, removeOverlay } from './overlay';
 import { deleteContainer, isBerthContainerId, killContainer, listBerthContainers, type Runc } from './runc';
 
@@ -23,6 +24,7 @@ export interface CleanupReport {
   attachments: string[];
   masqueradeRules: string[];
   netns: string[];
+  userns: string[];
   cgroups: string[];
   overlays: string[];
   bundles: string[];
@@ -69,7 +71,7 @@ export function findMasqueradeRules(postroutingRules: string, isOrphan: (id: str
  */
 export async function cleanupOrphans(options: CleanupOptions): Promise<CleanupReport> {
   const { home, runc, networkSettings, keep } = options;
-  const report: CleanupReport = { containers: [], attachments: [], masqueradeRules: [], netns: [], cgroups: [], overlays: [], bundles: [], errors: [] };
+  const report: CleanupReport = { containers: [], attachments: [], masqueradeRules: [], netns: [], userns: [], cgroups: [], overlays: [], bundles: [], errors: [] };
   const attempt = async (what: string, fn: () => Promise<unknown>) => {
     try {
       await fn();
@@ -117,6 +119,10 @@ export async function cleanupOrphans(options: CleanupOptions): Promise<CleanupRe
   const pinned = new Set(await listNames(NETNS_DIR));
   for (const id of orphans) {
     if (pinned.has(id) && (await attempt(`delete netns ${id}`, () => unpinNetns(id)))) report.netns.push(id);
+  }
+  const userPins = new Set(await listNames(USERNS_DIR));
+  for (const id of orphans) {
+    if (userPins.has(id) && (await attempt(`unpin user namespace ${id}`, () => unpinUserNamespace(id)))) report.userns.push(id);
   }
   const cgroups = new Set(await listBerthCgroups());
   for (const id of orphans) {

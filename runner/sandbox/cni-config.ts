@@ -77,14 +77,19 @@ export function buildLoopbackConfig(): Record<string, unknown> {
   return { cniVersion: CNI_VERSION, name: `${NETWORK_NAME}-lo`, type: 'loopback' };
 }
 
-export function buildBridgeConfig(settings: NetworkSettings): Record<string, unknown> {
+/**
+ * Outbound NAT is one masquerade rule for the whole subnet (network.ts), not the plugin's chain per
+ * container (~5 iptables processes on every start and stop); `ipMasq` is for DEL of attachments made
+ * when the plugin still did it.
+ */
+export function buildBridgeConfig(settings: NetworkSettings, options: { ipMasq?: boolean } = {}): Record<string, unknown> {
   return {
     cniVersion: CNI_VERSION,
     name: NETWORK_NAME,
     type: 'bridge',
     bridge: settings.bridge,
     isGateway: true,
-    ipMasq: true,
+    ipMasq: options.ipMasq ?? false,
     hairpinMode: true,
     ipam: {
       type: 'host-local',

@@ -1,6 +1,8 @@
-// A container's network: its namespace pinned under /run/netns, CNI plugins run directly (loopback,
-// bridge with NAT, portmap), and a teardown that runs CNI DEL while the namespace still exists — the
-// only order in which the bridge plugin can find and remove its masquerade rules.
+// A container's network: its namespace pinned under /run/netns, CNI plugins run directly (bridge,
+// loopback where lo is not up yet, portmap for UDP), TCP ports published by port-rules.ts, outbound
+// NAT by one masquerade rule per subnet, and a teardown that runs CNI DEL while the namespace still
+// exists — the only order in which the bridge plugin finds the container's interface, and in which
+// attachments made when it still masqueraded have their rules removed.
 import { createSocket } from 'node:dgram';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -8,6 +10,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { buildBridgeConfig, buildCniEnv, buildLoopbackConfig, buildPortmapConfig, type NetworkSettings, type PortMapping } from './cni-config';
 import { runCommand, runCommandOrThrow } from './exec';
+import { publishTcpPorts, unpublishTcpPorts } from './port-rules';
 
 export const NETNS_DIR = '/run/netns';
 
@@ -25,6 +28,12 @@ interface CachedAttachment {
   bridgeResult: unknown;
   ports: PortMapping[];
   netnsPath: string;
+  /** Whether the loopback plugin was ADDed (absent in records older than the field: it was). */
+  loopback?: boolean;
+  /** TCP ports are published by port-rules.ts and UDP ones by portmap (absent: portmap did all). */
+  tcpRules?: boolean;
+  /** The bridge plugin masqueraded this container itself (absent: records from when it always did). */
+  ipMasq?: boolean;
 }
 
 export function buildNetnsAttachArgv(name: string, pid: number): string[] {
@@ -127,6 +136,17 @@ export function buildIsolatePortArgv(hostVeth: string): string[] {
   return ['ip', 'link', 'set', 'dev', hostVeth, 'type', 'bridge_slave', 'isolated', 'on'];
 }
 
+/**
+ * Outbound NAT for every container on the bridge, added once like the guards (Docker does the same):
+ * traffic leaving the subnet, multicast aside, takes the runner's address.
+ */
+export function buildMasqueradeRule(settings: NetworkSettings): string[] {
+  return [
+    'POSTROUTING', '-s', settings.subnet, '!', '-d', settings.subnet, '-m', 'addrtype', '!', '--dst-type', 'MULTICAST',
+    '-m', 'comment', '--comment', `berth: outbound NAT for ${settings.bridge}`, '-j', 'MASQUERADE',
+  ];
+}
+
 const BRIDGE_NF = '/proc/sys/net/bridge/bridge-nf-call-iptables';
 const guarded = new Map<string, { isolatePorts: boolean }>();
 
@@ -144,24 +164,41 @@ export async function ensureHostGuard(settings: NetworkSettings): Promise<{ isol
     const check = await runCommand(['iptables', '-w', '-C', ...rule]);
     if (check.code !== 0) await runCommandOrThrow(['iptables', '-w', '-I', ...rule]);
   }
+  const masquerade = buildMasqueradeRule(settings);
+  if ((await runCommand(['iptables', '-w', '-t', 'nat', '-C', ...masquerade])).code !== 0) await runCommandOrThrow(['iptables', '-w', '-t', 'nat', '-A', ...masquerade]);
   const state = { isolatePorts: !(await enableBridgeFiltering()) };
   guarded.set(settings.bridge, state);
   return state;
 }
 
-/** ADD loopback, bridge and (if any ports) portmap; on failure everything added is removed again. */
-export async function attachNetwork(settings: NetworkSettings, containerId: string, netnsPath: string, ports: PortMapping[]): Promise<NetworkAttachment> {
-  const guard = await ensureHostGuard(settings);
+/** Concrete host ports for `ports`: ephemeral ones (host port 0) chosen now. */
+export async function choosePorts(ports: PortMapping[]): Promise<PortMapping[]> {
   const concrete: PortMapping[] = [];
   for (const p of ports) concrete.push(p.hostPort === 0 ? { ...p, hostPort: await pickFreePort(p.hostIp, p.protocol) } : p);
+  return concrete;
+}
+
+export interface InterfaceOptions {
+  /** Bring lo up with the loopback plugin (false when the namespace was made with lo up already). */
+  loopback?: boolean;
+}
+
+/**
+ * ADD the container's interfaces: loopback (unless told not to) and eth0 on the bridge with NAT. The
+ * ports, concrete already, are recorded first so a crash before publishPorts still leaves the DEL to
+ * cleanupOrphans. On failure everything added is removed again.
+ */
+export async function attachInterfaces(settings: NetworkSettings, containerId: string, netnsPath: string, ports: PortMapping[], options: InterfaceOptions = {}): Promise<NetworkAttachment> {
+  const loopback = options.loopback ?? true;
+  const guard = await ensureHostGuard(settings);
   await mkdir(join(settings.stateDir, 'attachments'), { recursive: true });
   // Recorded before ADD so a crash half-way still leaves something for cleanupOrphans to find.
-  const cache: CachedAttachment = { bridgeResult: undefined, ports: concrete, netnsPath };
+  const cache: CachedAttachment = { bridgeResult: undefined, ports, netnsPath, loopback, ipMasq: false };
   await writeFile(cachePath(settings, containerId), JSON.stringify(cache));
   try {
     // lo and eth0 are independent: bring them up side by side (~10 ms saved on every start).
     const [, bridged] = await Promise.all([
-      invokePlugin(settings, 'ADD', containerId, netnsPath, 'lo', buildLoopbackConfig()),
+      loopback ? invokePlugin(settings, 'ADD', containerId, netnsPath, 'lo', buildLoopbackConfig()) : undefined,
       invokePlugin(settings, 'ADD', containerId, netnsPath, 'eth0', buildBridgeConfig(settings)),
     ]);
     const result = bridged as { ips?: Array<{ address: string; gateway?: string }>; interfaces?: Array<{ name: string; sandbox?: string }> };
@@ -172,14 +209,52 @@ export async function attachNetwork(settings: NetworkSettings, containerId: stri
       if (!hostVeth) throw new Error(`Cannot isolate the network of container "${containerId}": the bridge plugin returned no host interface`);
       await runCommandOrThrow(buildIsolatePortArgv(hostVeth));
     }
-    if (concrete.length > 0) await invokePlugin(settings, 'ADD', containerId, netnsPath, 'eth0', buildPortmapConfig(concrete, result));
     const ip = result.ips?.find((i) => !i.address.includes(':'));
     if (!ip) throw new Error(`Cannot attach network for container "${containerId}": the bridge plugin returned no IPv4 address`);
-    return { containerId, netnsPath, address: ip.address.split('/')[0]!, gateway: ip.gateway ?? '', ports: concrete };
+    return { containerId, netnsPath, address: ip.address.split('/')[0]!, gateway: ip.gateway ?? '', ports };
   } catch (error) {
     await detachNetwork(settings, containerId).catch(() => {});
     throw error;
   }
+}
+
+/**
+ * Publish the attachment's ports: TCP with our own rules in one iptables-restore (port-rules.ts), UDP
+ * with the portmap plugin. On failure the whole network is removed.
+ */
+export async function publishPorts(settings: NetworkSettings, attachment: NetworkAttachment): Promise<void> {
+  if (attachment.ports.length === 0) return;
+  try {
+    const cache = JSON.parse(await readFile(cachePath(settings, attachment.containerId), 'utf8')) as CachedAttachment;
+    cache.tcpRules = true;
+    await writeFile(cachePath(settings, attachment.containerId), JSON.stringify(cache));
+    const tcp = attachment.ports.filter((p) => p.protocol === 'tcp');
+    const udp = attachment.ports.filter((p) => p.protocol === 'udp');
+    await Promise.all([
+      publishTcpPorts(settings.bridge, { containerId: attachment.containerId, address: attachment.address, subnet: settings.subnet, ports: tcp }),
+      udp.length > 0 ? invokePlugin(settings, 'ADD', attachment.containerId, attachment.netnsPath, 'eth0', buildPortmapConfig(udp, cache.bridgeResult)) : undefined,
+    ]);
+  } catch (error) {
+    await detachNetwork(settings, attachment.containerId).catch(() => {});
+    throw error;
+  }
+}
+
+/** ADD loopback, bridge and (if any ports) portmap; on failure everything added is removed again. */
+export async function attachNetwork(settings: NetworkSettings, containerId: string, netnsPath: string, ports: PortMapping[], options: InterfaceOptions = {}): Promise<NetworkAttachment> {
+  const attachment = await attachInterfaces(settings, containerId, netnsPath, await choosePorts(ports), options);
+  await publishPorts(settings, attachment);
+  return attachment;
+}
+
+export function buildNeighbourFlushArgv(address: string, bridge: string): string[] {
+  return ['ip', 'neigh', 'flush', 'to', `${address}/32`, 'dev', bridge];
+}
+
+function readIpv4(bridgeResult: unknown): string | undefined {
+  const ips = (bridgeResult as { ips?: Array<{ address?: unknown }> } | undefined)?.ips ?? [];
+  const ip = ips.map((i) => String(i.address ?? '')).find((a) => /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(a));
+  return ip?.split('/')[0];
 }
 
 /** DEL in reverse order; idempotent, and tolerant of a namespace that is already gone. */
@@ -199,11 +274,18 @@ export async function detachNetwork(settings: NetworkSettings, containerId: stri
     }
   };
   const netns = cache.netnsPath;
-  if (cache.ports.length > 0) {
-    await attempt(() => invokePlugin(settings, 'DEL', containerId, netns, 'eth0', buildPortmapConfig(cache.ports, cache.bridgeResult)));
+  const portmapped = cache.tcpRules ? cache.ports.filter((p) => p.protocol === 'udp') : cache.ports;
+  if (cache.tcpRules) await attempt(() => unpublishTcpPorts(containerId, cache.ports.filter((p) => p.protocol === 'tcp')));
+  if (portmapped.length > 0) {
+    await attempt(() => invokePlugin(settings, 'DEL', containerId, netns, 'eth0', buildPortmapConfig(portmapped, cache.bridgeResult)));
   }
-  await attempt(() => invokePlugin(settings, 'DEL', containerId, netns, 'eth0', { ...buildBridgeConfig(settings), prevResult: cache.bridgeResult }));
-  await attempt(() => invokePlugin(settings, 'DEL', containerId, netns, 'lo', buildLoopbackConfig()));
+  await attempt(() => invokePlugin(settings, 'DEL', containerId, netns, 'eth0', { ...buildBridgeConfig(settings, { ipMasq: cache.ipMasq ?? true }), prevResult: cache.bridgeResult }));
+  // The host remembers the address's MAC for a while; a container handed the address next would be
+  // unreachable from the runner (health checks) until that entry expires, as its gratuitous ARP can
+  // be ignored when the entry was refreshed less than a second before.
+  const address = readIpv4(cache.bridgeResult);
+  if (address) await attempt(() => runCommand(buildNeighbourFlushArgv(address, settings.bridge)));
+  if (cache.loopback !== false) await attempt(() => invokePlugin(settings, 'DEL', containerId, netns, 'lo', buildLoopbackConfig()));
   if (errors.length > 0) throw errors[0];
   await rm(cachePath(settings, containerId), { force: true });
 }

@@ -1,10 +1,11 @@
 // runSandboxed: one process (a build's RUN, a one-off container) in runc, from spec to cleanup.
 //
-// Sequence: bundle dir → parent cgroup with limits → `runc run` in the foreground (runc stays the
-// parent of the container's init and returns its exit status) → runc's createRuntime hook hands us
-// the init pid through a FIFO and waits → we pin the network namespace and run CNI → we answer the
-// hook → the process runs, its output streamed line by line → verdict from the cgroup counters →
-// CNI DEL, netns, cgroups and bundle removed on every path.
+// Sequence: user and network namespaces made and pinned (lo up; namespaces.ts) while the bundle dir
+// and the parent cgroup with limits are made → with NAT, eth0 attached → `runc run --keep` in the
+// foreground joins the namespaces (runc stays the parent of the container's init and returns its exit
+// status) while published ports are added → its pid file says the process runs → output streamed line
+// by line → verdict from the cgroup counters runc kept → CNI DEL, namespaces, cgroups, runc's record
+// and bundle removed on every path.
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
@@ -12,19 +13,14 @@ import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { DEFAULT_IDMAP, type IdMap } from './idmap';
 import { buildHostsFile, type NetworkSettings, type PortMapping } from './cni-config';
-import { adoptIntoAccounting, buildCgroupsPath, createParentCgroup, readCgroupVerdict, removeCgroups } from './cgroup';
-import { runCommandOrThrow } from './exec';
-import { attachNetwork, detachNetwork, pinNetns, unpinNetns, type NetworkAttachment } from './network';
+import { buildCgroupsPath, createParentCgroup, readCgroupVerdict, removeCgroups } from './cgroup';
+import { describeNamespacePins, prepareNamespaces, unpinUserNamespace } from './namespaces';
+import { attachInterfaces, choosePorts, detachNetwork, publishPorts, unpinNetns, type NetworkAttachment } from './network';
+import { waitForPidFile } from './pid-file';
 import { buildRunArgv, createContainerId, DEFAULT_RUNC, deleteContainer, isBerthContainerId, killContainer, type Runc } from './runc';
 import { sandboxBundleDir } from './cleanup';
 import { buildRuntimeSpec, type ExtraMount, type Resources } from './spec';
 import { describeRunResult, type SandboxResult } from './verdict';
-import { buildHandshakeHook } from './handshake';
-
-/** Bring up `lo` in the network namespace of `pid` (mode none has no CNI to do it). */
-export function buildLoopbackUpArgv(pid: number): string[] {
-  return ['nsenter', '-t', String(pid), '-n', 'ip', 'link', 'set', 'lo', 'up'];
-}
 
 export type NetworkMode = { mode: 'none' } | { mode: 'nat'; ports?: PortMapping[] };
 
@@ -117,20 +113,27 @@ export async function runSandboxed(opts: SandboxRunOptions): Promise<SandboxResu
   if (!isBerthContainerId(id)) throw new Error(`Cannot run sandboxed as "${id}": not a Berth container id`);
   const bundle = sandboxBundleDir(opts.home, id);
   const logFile = join(bundle, 'runc.log');
+  const pidFile = join(bundle, 'init.pid');
   const started = Date.now();
-  let netnsPinned = false;
-  let networkAttached = false;
-  let handshake: Awaited<ReturnType<typeof buildHandshakeHook>> | undefined;
   if (opts.signal?.aborted) throw new Error('Cannot run sandboxed: cancelled before start');
+  // Traversable (bind sources such as hosts and resolv.conf are opened from here), not listable;
+  // config.json holds the environment, so it alone is private. Made first: whatever a crash leaves of
+  // this run is then found under the home by id.
+  await mkdir(bundle, { recursive: true, mode: 0o711 });
+  for (const dir of [dirname(dirname(bundle)), dirname(bundle)]) await chmod(dir, 0o711);
+  // The namespaces (lo up) and, with NAT, eth0 are made while the bundle is written; runc joins them
+  // by path (namespaces.ts). Ports are published while runc starts.
+  const pins = describeNamespacePins(id);
+  const namespaces = prepareNamespaces(id, idmap);
+  const network =
+    opts.network.mode === 'nat'
+      ? Promise.all([choosePorts(opts.network.ports ?? []), namespaces]).then(([ports]) => attachInterfaces(opts.networkSettings, id, pins.net, ports, { loopback: false }))
+      : undefined;
+  const pending: Array<Promise<unknown>> = [namespaces, ...(network ? [network] : [])];
+  for (const p of pending) p.catch(() => {});
   try {
-    // Traversable (bind sources such as hosts and resolv.conf are opened from here), not listable;
-    // config.json holds the environment, so it alone is private.
-    await mkdir(bundle, { recursive: true, mode: 0o711 });
-    for (const dir of [dirname(dirname(bundle)), dirname(bundle)]) await chmod(dir, 0o711);
     const hostname = opts.hostname ?? id.slice(0, 18);
-    await writeFile(join(bundle, 'hosts'), buildHostsFile(hostname));
     await writeFile(join(bundle, 'resolv.conf'), opts.resolvConf);
-    handshake = await buildHandshakeHook(bundle);
     const nofile = await readHostNofileLimit();
     const { memoryBytes, pidsLimit, ...cpu } = opts.resources ?? {};
     await createParentCgroup(id, { memoryBytes, pidsLimit });
@@ -144,15 +147,19 @@ export async function runSandboxed(opts: SandboxRunOptions): Promise<SandboxResu
         { kind: 'bind', source: join(bundle, 'resolv.conf'), destination: '/etc/resolv.conf', readonly: true },
         ...(opts.mounts ?? []),
       ],
-      network: { kind: 'new' },
+      network: { kind: 'path', path: pins.net },
+      userNamespacePath: pins.user,
       idmap,
       cgroupsPath: buildCgroupsPath(id),
       resources: cpu,
-      createRuntimeHooks: [handshake.hook],
     });
     await writeFile(join(bundle, 'config.json'), JSON.stringify(spec), { mode: 0o600 });
+    await namespaces;
+    const attached = await network;
+    await writeFile(join(bundle, 'hosts'), buildHostsFile(hostname, attached?.address));
 
-    const argv = buildRunArgv(runc, id, bundle, logFile);
+    // --keep: runc leaves its cgroup (the OOM and pids verdict) and record; deleted below.
+    const argv = buildRunArgv(runc, id, bundle, logFile, { keep: true, pidFile });
     const child = spawn(argv[0]!, argv.slice(1), {
       cwd: bundle,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -167,38 +174,22 @@ export async function runSandboxed(opts: SandboxRunOptions): Promise<SandboxResu
       if (killedFor) return;
       killedFor = why;
       void killContainer(runc, id, 'SIGKILL', true).catch(() => {});
-      // If runc itself is stuck (e.g. in the hook), the runc process goes too.
+      // If runc itself is stuck, the runc process goes too.
       setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS).unref();
-      handshake?.abort();
     };
     const timer = opts.timeoutMs ? setTimeout(() => stop('timeout'), opts.timeoutMs) : undefined;
     const onAbort = () => stop('cancelled');
     opts.signal?.addEventListener('abort', onAbort, { once: true });
 
-    let network: NetworkAttachment | undefined;
     let setupError: unknown;
-    const state = await Promise.race([handshake.state, exited.then(() => undefined)]);
-    if (state) {
-      try {
-        const setUpNetwork = async () => {
-          if (opts.network.mode === 'nat') {
-            await pinNetns(id, state.pid);
-            netnsPinned = true;
-            networkAttached = true;
-            network = await attachNetwork(opts.networkSettings, id, `/run/netns/${id}`, opts.network.ports ?? []);
-            await writeFile(join(bundle, 'hosts'), buildHostsFile(hostname, network.address));
-          } else {
-            // No CNI, so no pin either: entering the namespace by pid is enough to raise lo.
-            await runCommandOrThrow(buildLoopbackUpArgv(state.pid));
-          }
-        };
-        await Promise.all([adoptIntoAccounting(id, state.pid), setUpNetwork()]);
-        handshake.release(true);
-      } catch (error) {
-        setupError = error;
-        handshake.release(false);
-      }
-      if (!setupError) opts.onStarted?.({ containerId: id, pid: state.pid, network });
+    const published = attached ? publishPorts(opts.networkSettings, attached) : Promise.resolve();
+    pending.push(published);
+    const [pid] = await Promise.all([waitForPidFile(pidFile, exited), published.catch((e: unknown) => void (setupError = e))]);
+    if (setupError) stop('cancelled');
+    else if (pid !== undefined) {
+      // runc has joined the user namespace: the process and the pinned netns hold it from now on.
+      void unpinUserNamespace(id).catch(() => {});
+      opts.onStarted?.({ containerId: id, pid, network: attached });
     }
     const exit = await exited;
     clearTimeout(timer);
@@ -207,11 +198,11 @@ export async function runSandboxed(opts: SandboxRunOptions): Promise<SandboxResu
     await Promise.race([output, new Promise((r) => setTimeout(r, 2_000).unref())]);
     child.stdout.destroy();
     child.stderr.destroy();
-    // A set-up failure caused by our own kill (cancel, timeout) is reported as that kill.
-    if (setupError && !killedFor) throw setupError;
+    if (setupError) throw setupError;
     const verdict = await readCgroupVerdict(id);
     const runcErrors = await readRuncErrors(logFile);
-    if (!state && !killedFor) throw new Error(`Cannot start sandboxed process "${opts.process.args[0]}": ${runcErrors || 'runc exited early'}`);
+    // runc's own words (an executable not found, a mount refused) make a result, "cannot start: …".
+    if (pid === undefined && !killedFor && !runcErrors) throw new Error(`Cannot start sandboxed process "${opts.process.args[0]}": runc exited early (exit ${exit.code ?? exit.signal})`);
     return describeRunResult({
       exitCode: exit.code ?? 128 + 9,
       killedFor,
@@ -223,15 +214,15 @@ export async function runSandboxed(opts: SandboxRunOptions): Promise<SandboxResu
       durationMs: Date.now() - started,
     });
   } finally {
-    handshake?.close();
-    // A foreground run deletes its own container; only a killed runc leaves state behind.
+    await Promise.allSettled(pending);
     if (existsSync(join(runc.root, id))) await deleteContainer(runc, id).catch(() => {});
     // CNI DEL needs the pinned namespace, so those two go in order; the rest is independent.
     await Promise.all([
       (async () => {
-        if (networkAttached) await detachNetwork(opts.networkSettings, id).catch(() => {});
-        if (netnsPinned) await unpinNetns(id).catch(() => {});
+        if (network) await detachNetwork(opts.networkSettings, id).catch(() => {});
+        await unpinNetns(id).catch(() => {});
       })(),
+      unpinUserNamespace(id).catch(() => {}),
       removeCgroups(id).catch(() => {}),
     ]);
     await rm(bundle, { recursive: true, force: true }).catch(() => {});

@@ -36,9 +36,17 @@ function base(runc: Runc, logFile?: string): string[] {
   return argv;
 }
 
+export interface RunArgvOptions {
+  /** Keep runc's record and cgroup after the process exits (read the verdict, then delete). */
+  keep?: boolean;
+  /** runc writes the init's pid here once the process has been started. */
+  pidFile?: string;
+}
+
 /** Foreground run: runc stays the parent of the container's init and exits with its status. */
-export function buildRunArgv(runc: Runc, id: string, bundle: string, logFile: string): string[] {
-  return [...base(runc, logFile), 'run', '--bundle', bundle, checkId(id)];
+export function buildRunArgv(runc: Runc, id: string, bundle: string, logFile: string, options: RunArgvOptions = {}): string[] {
+  const flags = [...(options.keep ? ['--keep'] : []), ...(options.pidFile ? ['--pid-file', options.pidFile] : [])];
+  return [...base(runc, logFile), 'run', ...flags, '--bundle', bundle, checkId(id)];
 }
 
 export function buildCreateArgv(runc: Runc, id: string, bundle: string, pidFile: string, logFile: string): string[] {

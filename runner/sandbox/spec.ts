@@ -88,6 +88,8 @@ export interface SandboxSpecInput {
   mounts?: ExtraMount[];
   /** `new`: runc creates the network namespace inside the user namespace; a path joins an existing one. */
   network: { kind: 'new' } | { kind: 'path'; path: string };
+  /** Join this user namespace (see namespaces.ts) instead of creating one; it must map `idmap`. */
+  userNamespacePath?: string;
   idmap: IdMap;
   cgroupsPath: string;
   resources?: Resources;
@@ -185,7 +187,7 @@ export function buildRuntimeSpec(input: SandboxSpecInput): RuntimeSpec {
     { type: 'uts' },
     { type: 'mount' },
     input.network.kind === 'path' ? { type: 'network', path: input.network.path } : { type: 'network' },
-    { type: 'user' },
+    input.userNamespacePath ? { type: 'user', path: input.userNamespacePath } : { type: 'user' },
   ];
   const user: Record<string, unknown> = { uid: proc.uid, gid: proc.gid };
   if (proc.additionalGids && proc.additionalGids.length > 0) user.additionalGids = proc.additionalGids;

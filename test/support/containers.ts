@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { buildResolvConf, type NetworkSettings } from '../../runner/sandbox/cni-config';
 import { CGROUP_ROOT } from '../../runner/sandbox/cgroup';
 import { DEFAULT_IDMAP } from '../../runner/sandbox/idmap';
+import { USERNS_DIR } from '../../runner/sandbox/namespaces';
 import { DEFAULT_RUNC } from '../../runner/sandbox/runc';
 import type { ExitInfo, RunningInfo, SupervisorEvents } from '../../runner/container/supervisor';
 import type { HealthStatus } from '../../runner/container/health';
@@ -90,6 +91,7 @@ export function countLeftovers(ids: string[]): string[] {
   for (const id of ids) {
     for (const line of mountinfo) if (line.includes(id)) found.push(`mount: ${line.split(' ')[4]}`);
     if (existsSync(join('/run/netns', id))) found.push(`netns: ${id}`);
+    if (existsSync(join(USERNS_DIR, id))) found.push(`userns pin: ${id}`);
     for (const r of rules) if (r.includes(id)) found.push(`iptables: ${r}`);
     for (const h of readdirSync(CGROUP_ROOT)) if (existsSync(join(CGROUP_ROOT, h, 'berth', id))) found.push(`cgroup: ${h}/berth/${id}`);
     if (runcList.includes(id)) found.push(`runc: ${id}`);

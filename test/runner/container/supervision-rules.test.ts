@@ -131,7 +131,7 @@ describe('logs', () => {
 
 describe('argv', () => {
   it('runs runc in the foreground under a detached shell that records the exit status', () => {
-    expect(buildShimArgv(runc, 'berth-abc', { bundle: '/b', runcLog: '/b/runc.log', exitFile: '/s/exit', stdout: '/s/o', stderr: '/s/e' })).toEqual([
+    expect(buildShimArgv(runc, 'berth-abc', { bundle: '/b', runcLog: '/b/runc.log', exitFile: '/s/exit', stdout: '/s/o', stderr: '/s/e', pidFile: '/b/init.pid' })).toEqual([
       '/bin/sh',
       '-c',
       SHIM_SCRIPT,
@@ -139,7 +139,7 @@ describe('argv', () => {
       '/s/exit',
       '',
       '',
-      'runc', '--root', '/run/berth/runc', '--log', '/b/runc.log', '--log-format', 'json', 'run', '--bundle', '/b', 'berth-abc',
+      'runc', '--root', '/run/berth/runc', '--log', '/b/runc.log', '--log-format', 'json', 'run', '--keep', '--pid-file', '/b/init.pid', '--bundle', '/b', 'berth-abc',
     ]);
   });
 

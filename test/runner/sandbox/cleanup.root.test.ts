@@ -1,19 +1,15 @@
 // A runner that dies leaves containers, namespaces, CNI state, iptables rules, cgroups, overlays and
 // bundles behind; cleanupOrphans finds them by name and removes them, and leaves kept ones alone.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCgroupsPath, createParentCgroup } from '../../../runner/sandbox/cgroup';
-import { cleanupOrphans, sandboxBundleDir, sandboxRootfsDir } from '../../../runner/sandbox/cleanup';
-import { parsePortMapping } from '../../../runner/sandbox/cni-config';
+import { cleanupOrphans, sandboxBundleDir } from '../../../runner/sandbox/cleanup';
 import { DEFAULT_IDMAP } from '../../../runner/sandbox/idmap';
-import { attachNetwork, pinNetns, unpinNetns } from '../../../runner/sandbox/network';
-import { mountOverlay } from '../../../runner/sandbox/overlay';
-import {
-  createContainer, createContainerId, DEFAULT_RUNC, deleteContainer, killContainer, listBerthContainers, readContainerState, startContainer,
-} from '../../../runner/sandbox/runc';
-import { buildRuntimeSpec } from '../../../runner/sandbox/spec';
-import { createSandboxFixture, DEBIAN_PATH, findLeftovers, type SandboxFixture } from '../../support/sandbox';
+import { prepareNamespaces } from '../../../runner/sandbox/namespaces';
+import { unpinNetns } from '../../../runner/sandbox/network';
+import { createContainerId, DEFAULT_RUNC, deleteContainer, killContainer, listBerthContainers, readContainerState } from '../../../runner/sandbox/runc';
+import { createSandboxFixture, findLeftovers, startDetachedSandbox, type SandboxFixture } from '../../support/sandbox';
 
 let fx: SandboxFixture;
 
@@ -23,35 +19,10 @@ beforeAll(async () => {
 
 afterAll(() => fx?.remove());
 
-/** A long-running container made the Containers way: create → pin netns → CNI → start. */
-async function startDetached(): Promise<string> {
-  const id = createContainerId();
-  const layout = await mountOverlay(sandboxRootfsDir(fx.home, id), [fx.lower], DEFAULT_IDMAP);
-  const bundle = sandboxBundleDir(fx.home, id);
-  mkdirSync(bundle, { recursive: true });
-  await createParentCgroup(id, { pidsLimit: 50 });
-  const spec = buildRuntimeSpec({
-    process: { args: ['sleep', '1000'], env: [DEBIAN_PATH], cwd: '/', uid: 0, gid: 0, nofile: { soft: 1024, hard: 1024 } },
-    root: { path: layout.merged, readonly: false },
-    hostname: 'orphan',
-    network: { kind: 'new' },
-    idmap: DEFAULT_IDMAP,
-    cgroupsPath: buildCgroupsPath(id),
-    resources: { pidsLimit: 50 },
-  });
-  writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
-  await createContainer(DEFAULT_RUNC, id, bundle, join(bundle, 'pid'), join(bundle, 'runc.log'));
-  const pid = Number(readFileSync(join(bundle, 'pid'), 'utf8'));
-  const netns = await pinNetns(id, pid);
-  await attachNetwork(fx.networkSettings, id, netns, [parsePortMapping('127.0.0.1:0:80')]);
-  await startContainer(DEFAULT_RUNC, id);
-  return id;
-}
-
 describe('cleanupOrphans', () => {
   it('removes everything a crashed runner left of a running container, and keeps what it is told to', async () => {
-    const orphan = await startDetached();
-    const kept = await startDetached();
+    const orphan = await startDetachedSandbox(fx);
+    const kept = await startDetachedSandbox(fx);
     expect((await readContainerState(DEFAULT_RUNC, orphan))?.status).toBe('running');
     expect((await listBerthContainers()).map((c) => c.id)).toEqual(expect.arrayContaining([orphan, kept]));
     expect(findLeftovers(fx, orphan).length).toBeGreaterThan(5);
@@ -70,14 +41,34 @@ describe('cleanupOrphans', () => {
     expect(findLeftovers(fx, kept)).toEqual([]);
   });
 
-  it('removes masquerade rules whose network namespace is already gone', async () => {
-    const id = await startDetached();
+  it('removes masquerade rules the bridge plugin made (before the subnet-wide rule) whose network namespace is already gone', async () => {
+    const id = await startDetachedSandbox(fx);
+    // What the plugin wrote for each container while Berth let it masquerade (ipMasq).
+    const chain = `CNI-${randomBytes(12).toString('hex')}`;
+    const comment = `"name: \\"berth\\" id: \\"${id}\\""`;
+    const legacy = ['*nat', `:${chain} - [0:0]`, `-A ${chain} -d 10.213.0.0/16 -m comment --comment ${comment} -j ACCEPT`, `-A ${chain} ! -d 224.0.0.0/4 -m comment --comment ${comment} -j MASQUERADE`];
+    legacy.push(`-A POSTROUTING -s 10.213.255.254/32 -m comment --comment ${comment} -j ${chain}`, 'COMMIT', '');
+    const restore = spawnSync('iptables-restore', ['--noflush'], { input: legacy.join('\n'), encoding: 'utf8' });
+    expect(restore.status, restore.stderr).toBe(0);
+    expect(findLeftovers(fx, id).some((l) => l.includes(chain))).toBe(true);
     await killContainer(DEFAULT_RUNC, id, 'SIGKILL', true);
     await deleteContainer(DEFAULT_RUNC, id);
     await unpinNetns(id); // the namespace dies with its last reference: CNI DEL cannot find the address now
     const report = await cleanupOrphans({ home: fx.home, runc: DEFAULT_RUNC, networkSettings: fx.networkSettings, keep: new Set() });
     expect(report.errors).toEqual([]);
     expect(report.masqueradeRules).toContain(id);
+    expect(findLeftovers(fx, id)).toEqual([]);
+    expect(spawnSync('iptables', ['-w', '-t', 'nat', '-S'], { encoding: 'utf8' }).stdout).not.toContain(chain);
+  });
+
+  it('removes the namespaces a runner made before it died mid-start', async () => {
+    const id = createContainerId();
+    mkdirSync(sandboxBundleDir(fx.home, id), { recursive: true });
+    await prepareNamespaces(id, DEFAULT_IDMAP);
+    expect(findLeftovers(fx, id).length).toBeGreaterThan(2);
+    const report = await cleanupOrphans({ home: fx.home, runc: DEFAULT_RUNC, networkSettings: fx.networkSettings, keep: new Set() });
+    expect(report.errors).toEqual([]);
+    expect([report.userns, report.netns, report.bundles]).toEqual([[id], [id], [id]]);
     expect(findLeftovers(fx, id)).toEqual([]);
   });
 });

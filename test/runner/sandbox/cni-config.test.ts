@@ -39,7 +39,7 @@ describe('CNI plugin configs', () => {
       type: 'bridge',
       bridge: 'berth0',
       isGateway: true,
-      ipMasq: true,
+      ipMasq: false,
       hairpinMode: true,
       ipam: {
         type: 'host-local',
@@ -48,6 +48,10 @@ describe('CNI plugin configs', () => {
         dataDir: '/run/berth/cni/ipam',
       },
     });
+  });
+
+  it('lets the plugin masquerade only for attachments made when it did', () => {
+    expect(buildBridgeConfig(settings, { ipMasq: true }).ipMasq).toBe(true);
   });
 
   it('builds portmap with every mapping and the previous result', () => {

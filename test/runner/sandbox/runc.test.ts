@@ -3,9 +3,7 @@ import {
   buildCreateArgv, buildDeleteArgv, buildKillArgv, buildListArgv, buildRunArgv, buildStartArgv, buildStateArgv, createContainerId, isBerthContainerId,
   type Runc,
 } from '../../../runner/sandbox/runc';
-import { buildHostGuardRule, buildIsolatePortArgv, buildNeighbourGuardRule, buildNetnsAttachArgv, buildNetnsDeleteArgv } from '../../../runner/sandbox/network';
-import { buildHandshakeHookSpec } from '../../../runner/sandbox/handshake';
-import { buildLoopbackUpArgv } from '../../../runner/sandbox/run';
+import { buildHostGuardRule, buildIsolatePortArgv, buildMasqueradeRule, buildNeighbourFlushArgv, buildNeighbourGuardRule, buildNetnsAttachArgv, buildNetnsDeleteArgv } from '../../../runner/sandbox/network';
 
 const runc: Runc = { binary: '/usr/sbin/runc', root: '/run/berth/runc' };
 
@@ -13,6 +11,9 @@ describe('runc argv', () => {
   it('builds each command under Berth state root', () => {
     expect(buildRunArgv(runc, 'berth-a1', '/h/b', '/h/b/runc.log')).toEqual([
       '/usr/sbin/runc', '--root', '/run/berth/runc', '--log', '/h/b/runc.log', '--log-format', 'json', 'run', '--bundle', '/h/b', 'berth-a1',
+    ]);
+    expect(buildRunArgv(runc, 'berth-a1', '/h/b', '/h/b/runc.log', { keep: true, pidFile: '/h/b/init.pid' })).toEqual([
+      '/usr/sbin/runc', '--root', '/run/berth/runc', '--log', '/h/b/runc.log', '--log-format', 'json', 'run', '--keep', '--pid-file', '/h/b/init.pid', '--bundle', '/h/b', 'berth-a1',
     ]);
     expect(buildCreateArgv(runc, 'berth-a1', '/h/b', '/h/b/pid', '/h/b/log')).toEqual([
       '/usr/sbin/runc', '--root', '/run/berth/runc', '--log', '/h/b/log', '--log-format', 'json', 'create', '--bundle', '/h/b', '--pid-file', '/h/b/pid', 'berth-a1',
@@ -40,7 +41,7 @@ describe('runc argv', () => {
   it('pins and removes network namespaces with ip netns', () => {
     expect(buildNetnsAttachArgv('berth-a1', 42)).toEqual(['ip', 'netns', 'attach', 'berth-a1', '42']);
     expect(buildNetnsDeleteArgv('berth-a1')).toEqual(['ip', 'netns', 'delete', 'berth-a1']);
-    expect(buildLoopbackUpArgv(42)).toEqual(['nsenter', '-t', '42', '-n', 'ip', 'link', 'set', 'lo', 'up']);
+    expect(buildNeighbourFlushArgv('10.213.0.9', 'berth0')).toEqual(['ip', 'neigh', 'flush', 'to', '10.213.0.9/32', 'dev', 'berth0']);
   });
 
   it('guards the runner and the neighbours with iptables rules and port isolation', () => {
@@ -51,14 +52,10 @@ describe('runc argv', () => {
       'FORWARD', '-i', 'berth0', '-o', 'berth0', '-m', 'conntrack', '!', '--ctstate', 'DNAT', '-m', 'comment',
       '--comment', 'berth: containers reach each other only through published ports', '-j', 'DROP',
     ]);
+    expect(buildMasqueradeRule({ cniPath: '/usr/lib/cni', bridge: 'berth0', subnet: '10.213.0.0/16', stateDir: '/h/cni' })).toEqual([
+      'POSTROUTING', '-s', '10.213.0.0/16', '!', '-d', '10.213.0.0/16', '-m', 'addrtype', '!', '--dst-type', 'MULTICAST',
+      '-m', 'comment', '--comment', 'berth: outbound NAT for berth0', '-j', 'MASQUERADE',
+    ]);
     expect(buildIsolatePortArgv('veth1234')).toEqual(['ip', 'link', 'set', 'dev', 'veth1234', 'type', 'bridge_slave', 'isolated', 'on']);
-  });
-
-  it('hands the state to a FIFO and waits for the answer in the hook', () => {
-    expect(buildHandshakeHookSpec('/b/s', '/b/a')).toEqual({
-      path: '/bin/sh',
-      args: ['sh', '-c', 'read -r state || :; printf "%s\\n" "$state" > "$0"; read -r answer < "$1"; [ "$answer" = ok ]', '/b/s', '/b/a'],
-      timeout: 120,
-    });
   });
 });

@@ -108,6 +108,12 @@ describe('buildRuntimeSpec', () => {
     expect(spec.linux.namespaces).toEqual([
       { type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'network', path: '/run/netns/berth-abc' }, { type: 'user' },
     ]);
+    // Joining a prepared user namespace keeps the id maps: runc still needs them for its own chowns.
+    const joined = buildRuntimeSpec({ ...input, userNamespacePath: '/run/berth/userns/berth-abc' });
+    expect(joined.linux.namespaces).toEqual([
+      { type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'network', path: '/run/netns/berth-abc' }, { type: 'user', path: '/run/berth/userns/berth-abc' },
+    ]);
+    expect(joined.linux.uidMappings).toEqual(spec.linux.uidMappings);
     expect(spec.linux.resources).toEqual({
       devices: [{ allow: false, access: 'rwm' }],
       memory: { limit: 536870912, swap: 536870912 },
