@@ -214,11 +214,16 @@ describe('Supervisor', () => {
       const resized = openSession(socketPath, { kind: 'resize', containerId: m.key, rows: 33, cols: 101 });
       await resized.closed;
       expect(resized.out.head).toBe('ok');
-      s.client.write('tty; stty size; echo "$TERM"\n');
-      await s.until((o) => o.stdout.includes('33 101'));
+      s.client.write('tty; echo "$TERM"\n');
+      await s.until((o) => o.stdout.includes('xterm\r\n'));
+      // runc copies the size over when its SIGWINCH is handled: ask until it has.
+      for (let i = 0; i < 20 && !s.out.stdout.includes('33 101'); i++) {
+        s.client.write('stty size\n');
+        await new Promise((r) => setTimeout(r, 100));
+      }
       const ex = openSession(socketPath, { kind: 'exec', containerId: m.key, execId: m.key, argv: ['sh', '-c', 'tty; exit 4'], tty: true, rows: 20, cols: 60 });
       await ex.closed;
-      expect(ex.out.stdout).toMatch(/^\/dev\/pts\/\d+\r\n$/);
+      expect(ex.out.stdout).toMatch(/^\/dev\/pts\/\d+\r+\n$/);
       expect(JSON.parse(ex.out.control)).toEqual({ exitCode: 4 });
       const piped = openSession(socketPath, { kind: 'exec', containerId: m.key, execId: m.key, argv: ['sh', '-c', 'cat; echo done >&2'], stdin: true });
       piped.client.end('through stdin');
@@ -226,7 +231,8 @@ describe('Supervisor', () => {
       expect([piped.out.stdout, piped.out.stderr, piped.out.control]).toEqual(['through stdin', 'done\n', '{"exitCode":0}']);
       s.client.write('exit 3\n');
       await s.closed;
-      expect(s.out.stdout).toContain('/dev/pts/0\r\n33 101\r\nxterm\r\n');
+      expect(s.out.stdout).toContain('/dev/pts/0\r\nxterm\r\n');
+      expect(s.out.stdout).toContain('33 101\r\n');
       const exited = await ev.waitFor((e) => e.type === 'exited' && e.key === m.key);
       expect(exited.type === 'exited' && exited.info.exitCode).toBe(3);
     } finally {
