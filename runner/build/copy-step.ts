@@ -16,6 +16,7 @@ import type { BuiltLayer } from '../image/registry-images';
 import { BuildStepError, type BuilderEnv, type BuildRequest, type StageResult } from './build-env';
 import { copyIntoRoot } from './copy-files';
 import { digestSources, matchComponent, matchSources, type MatchedSource } from './copy-sources';
+import { DEFAULT_STEP_DISK_BYTES } from './run-step';
 import { findStage } from './stages';
 import { layerDirs, mountStepFs } from './step-overlay';
 import type { StepEffect } from './step-state';
@@ -156,11 +157,12 @@ export async function executeCopy(env: BuilderEnv, req: BuildRequest, rootfs: st
     for (const m of matched) {
       const compression = effect.add && effect.unpack && !m.isDir && !isUrl(m.rel) && m.abs.startsWith(tree.root) ? await detectTarArchive(m.abs) : undefined;
       if (compression) {
-        // ADD extracts a local tar archive into the destination, owners as archived.
+        // ADD extracts a local tar archive into the destination, owners as archived; what it unpacks
+        // is capped like a RUN step's writes (a small compressed bomb must not fill the disk).
         const tmp = join(req.workDir, `unpack-${Math.random().toString(36).slice(2, 10)}`);
         await mkdir(tmp);
         try {
-          await extractTar(readTar(readDecompressed(m.abs, compression)), tmp, { flavour: 'layer', idmap: env.idmap, what: `archive "${m.rel}"` }).catch((err: Error) => {
+          await extractTar(readTar(readDecompressed(m.abs, compression)), tmp, { flavour: 'layer', idmap: env.idmap, what: `archive "${m.rel}"`, maxBytes: env.diskLimitBytes ?? DEFAULT_STEP_DISK_BYTES }).catch((err: Error) => {
             throw new BuildStepError(`ADD failed: cannot extract "${m.rel}": ${err.message}`);
           });
           await copyIntoRoot(rootfs, [{ rel: '', abs: tmp, isDir: true }], dest.endsWith('/') ? dest : `${dest}/`, { ...opts, keepOwners: !owner, sourceIdmap: env.idmap });

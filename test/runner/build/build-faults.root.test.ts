@@ -3,6 +3,7 @@
 // mounted.
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDb } from '../../../db/client';
@@ -15,6 +16,7 @@ import { startCliBuild } from '../../../runner/build/cli';
 import { layerDirs } from '../../../runner/build/step-overlay';
 import { resolveBaseImage } from '../../../runner/image/base-images';
 import { startQueueWorker, type QueueWorker } from '../../../runner/queue/worker';
+import { ustarOf } from '../../support/ustar';
 
 const stack = inject('stack');
 const { db, sql } = createDb(stack.env.DATABASE_URL!, { max: 6 });
@@ -45,9 +47,10 @@ afterAll(async () => {
   await sql.end();
 });
 
-async function start(dockerfile: string): Promise<string> {
+async function start(dockerfile: string, files: Record<string, Uint8Array> = {}): Promise<string> {
   const ctx = mkdtempSync(join(tmpdir(), `berth-faults-ctx-${suffix}-`));
   writeFileSync(join(ctx, 'Dockerfile'), dockerfile);
+  for (const [name, bytes] of Object.entries(files)) writeFileSync(join(ctx, name), bytes);
   try {
     return await startCliBuild(db, blobs, { account: 'admin', tags: [`admin/faults:${suffix}`], context: ctx, file: 'Dockerfile', buildArgs: {}, noCache: true, runnerId: `run_faults_${suffix}` });
   } finally {
@@ -93,11 +96,17 @@ describe('build faults', () => {
     const quick = await start('FROM debian:bookworm\nRUN head -c 80m /dev/zero > /big\n');
     const b = await until(finished(quick), 60_000);
     expect(b.status).toBe('failed');
-    expect(b.error).toMatch(/^The command .* wrote 0\.0[0-9] GiB to the image, more than the 0\.05 GiB a step may write/);
+    expect(b.error).toMatch(/^Dockerfile:2: The command .* wrote 0\.0[0-9] GiB to the image, more than the 0\.05 GiB a step may write/);
     const endless = await start('FROM debian:bookworm\nRUN yes > /filler\n');
     const e = await until(finished(endless), 60_000);
     expect(e.status).toBe('failed');
     expect(e.error).toMatch(/more than the 0\.05 GiB a step may write/);
+    // 80 MiB of zeros gzip to 80 KiB: ADD must not unpack past the cap either.
+    const bomb = gzipSync(ustarOf({ zeros: new Uint8Array(80 * 1024 * 1024) }));
+    const added = await start('FROM debian:bookworm\nADD bomb.tar.gz /x/\n', { 'bomb.tar.gz': bomb });
+    const a = await until(finished(added), 60_000);
+    expect(a.status).toBe('failed');
+    expect(a.error).toMatch(/ADD failed: cannot extract "bomb\.tar\.gz": .*exceed/);
     expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(home);
   });
 
