@@ -29,6 +29,8 @@ export interface Platform {
 
 export interface RunnerSessions {
   resize(request: { containerId: string; execId?: string; rows: number; cols: number }): Promise<void>;
+  /** `top` (with ps options) or `stats` of a running container, as its runner answers them. */
+  query?(request: { kind: 'top'; containerId: string; psArgs: string[] } | { kind: 'stats'; containerId: string }): Promise<unknown>;
 }
 
 export type PlatformFactory = (env: unknown) => Platform | Promise<Platform>;

@@ -11,6 +11,7 @@ import { buildApi } from './build';
 import { containersEngine } from './containers';
 import { renderDockerError } from './engine-errors';
 import { imagesEngine } from './images';
+import { login } from './login';
 import { PING_HEADERS, system } from './system';
 
 export function createDockerApp(platform: PlatformFactory): (req: Request, env?: unknown) => Promise<Response> {
@@ -31,6 +32,7 @@ export function createDockerApp(platform: PlatformFactory): (req: Request, env?:
   app.get('/_ping', (c) => ping(c, 'OK'));
   app.on('HEAD', '/_ping', (c) => ping(c, null));
 
+  app.route('/', login);
   app.use('*', async (c, next) => {
     const guard = requireAuth(['GET', 'HEAD'].includes(c.req.method) ? 'read' : 'write');
     try {

@@ -64,3 +64,30 @@ export async function resizeOnRunner(socketPath: string, request: { containerId:
   const { socket } = await openRunnerSession(socketPath, { kind: 'resize', ...request });
   socket.destroy();
 }
+
+/** A one-answer request (`top`, `stats`): the JSON line the runner sends after its `ok`. */
+export async function queryRunner(socketPath: string, request: Record<string, unknown>, timeoutMs = 15_000): Promise<unknown> {
+  const { socket, rest } = await openRunnerSession(socketPath, request, timeoutMs);
+  return new Promise((resolve, reject) => {
+    let buf = rest;
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error('Cannot read the runner\'s answer: it did not come in time'));
+    }, timeoutMs);
+    socket.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      if (buf.length > 4 * 1024 * 1024) socket.destroy();
+    });
+    // The runner ends its side after the answer; ours stays half-open until destroyed.
+    socket.on('end', () => socket.destroy());
+    socket.on('close', () => {
+      clearTimeout(timer);
+      try {
+        resolve(JSON.parse(buf.toString()));
+      } catch {
+        reject(new Error('Cannot read the runner\'s answer: it is not JSON'));
+      }
+    });
+    socket.resume();
+  });
+}

@@ -125,7 +125,12 @@ export function openAttachSession(o: AttachOptions): AttachSession {
 export type SessionRequest =
   | { kind: 'attach'; containerId: string; stdin: boolean; closeStdin: boolean; from: 'now' | 'start' | 'beginning' }
   | { kind: 'resize'; containerId: string; execId?: string; rows: number; cols: number }
-  | { kind: 'exec'; containerId: string; execId: string; argv: string[]; env: string[]; user?: string; cwd?: string; tty: boolean; stdin: boolean; rows?: number; cols?: number };
+  | { kind: 'exec'; containerId: string; execId: string; argv: string[]; env: string[]; user?: string; cwd?: string; tty: boolean; stdin: boolean; rows?: number; cols?: number }
+  | { kind: 'top'; containerId: string; psArgs: string[] }
+  | { kind: 'stats'; containerId: string };
+
+/** The kinds answered with one JSON line after `ok` (then the connection closes). */
+export type QueryRequest = Extract<SessionRequest, { kind: 'top' | 'stats' }>;
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
@@ -164,13 +169,22 @@ export function parseSessionRequest(line: string): SessionRequest {
     if (raw.rows !== undefined || raw.cols !== undefined) Object.assign(r, parseTerminalSize(raw.rows, raw.cols));
     return r;
   }
-  throw new Error(`Cannot open a session of kind "${String(kind)}": use attach, resize or exec`);
+  if (kind === 'top') {
+    if (raw.psArgs !== undefined && (!Array.isArray(raw.psArgs) || !raw.psArgs.every((a) => typeof a === 'string' && /^[A-Za-z0-9,=_+-]{1,64}$/.test(a)) || raw.psArgs.length > 16)) {
+      throw new Error('Cannot list processes: "psArgs" must be a list of ps options (letters, digits and ,=_+-)');
+    }
+    return { kind, containerId, psArgs: raw.psArgs === undefined || raw.psArgs.length === 0 ? ['-ef'] : (raw.psArgs as string[]) };
+  }
+  if (kind === 'stats') return { kind, containerId };
+  throw new Error(`Cannot open a session of kind "${String(kind)}": use attach, resize, exec, top or stats`);
 }
 
 export interface SessionHandlers {
   attach(req: Extract<SessionRequest, { kind: 'attach' }>, gone: AbortSignal): Promise<AttachSession>;
   resize(req: Extract<SessionRequest, { kind: 'resize' }>): Promise<void>;
   exec(req: Extract<SessionRequest, { kind: 'exec' }>): Promise<Duplex>;
+  /** top and stats: a JSON-serialisable answer. */
+  query?(req: QueryRequest): Promise<unknown>;
 }
 
 /** Serves sessions on a unix socket (see the header for the protocol). */
@@ -197,6 +211,12 @@ export function serveAttach(socketPath: string, handlers: SessionHandlers): Prom
         if (req.kind === 'resize') {
           await handlers.resize(req);
           socket.end('ok\n');
+          return;
+        }
+        if (req.kind === 'top' || req.kind === 'stats') {
+          if (!handlers.query) throw new Error(`Cannot answer "${req.kind}": this runner does not serve it`);
+          const answer = await handlers.query(req);
+          socket.end(`ok\n${JSON.stringify(answer)}\n`);
           return;
         }
         // `ok` before the session exists: a client attaching ahead of the start (docker run) waits

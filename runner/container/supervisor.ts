@@ -119,6 +119,12 @@ export class Supervisor {
     return this.managed.has(key);
   }
 
+  /** The runc id of a container running here (what `docker top` and `stats` read), else undefined. */
+  runningRuncId(key: string): string | undefined {
+    const m = this.managed.get(key);
+    return m && (m.state === 'running' || m.state === 'stopping') ? m.meta.runcId : undefined;
+  }
+
   list(): ContainerMeta[] {
     return [...this.managed.values()].map((m) => m.meta);
   }

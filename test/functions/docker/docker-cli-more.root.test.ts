@@ -1,0 +1,136 @@
+// More of the docker CLI against Berth (see docker-cli.root.test.ts): login, image history and
+// inspect, top, stats, rename, port, ps filters, logs windows, wait on several, and prune.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { findAccountByToken } from '../../../db/queries/accounts';
+import { freePort } from '../../../infra/services';
+import { useDockerCli } from '../../support/docker-cli';
+
+const cli = useDockerCli();
+const { docker, writeContext, suffix } = cli;
+const img = `dkm${suffix}`;
+
+async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean, tries = 50): Promise<T> {
+  let v = await read();
+  for (let i = 0; i < tries && !ok(v); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    v = await read();
+  }
+  return v;
+}
+
+describe('more of the docker CLI against Berth', () => {
+  it('logs in to Berth\'s registry with the account name and an API token, and refuses a wrong one', async () => {
+    const account = (await findAccountByToken(cli.db, cli.adminToken))!.account;
+    // A config of its own: login rewrites config.json, which must keep the engine's header.
+    const config = join(cli.home, 'login-config');
+    mkdirSync(config, { recursive: true });
+    writeFileSync(join(config, 'config.json'), JSON.stringify({ HttpHeaders: { Authorization: `Bearer ${cli.adminToken}` } }));
+    const env = { DOCKER_CONFIG: config };
+    const ok = await docker(['login', '127.0.0.1:8080', '-u', account.name, '--password-stdin'], { input: cli.adminToken, env });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain('Login Succeeded');
+    const stored = JSON.parse(readFileSync(join(config, 'config.json'), 'utf8')) as { auths: Record<string, { auth: string }>; HttpHeaders: unknown };
+    expect(Buffer.from(stored.auths['127.0.0.1:8080']!.auth, 'base64').toString()).toBe(`${account.name}:${cli.adminToken}`);
+    expect(stored.HttpHeaders).toEqual({ Authorization: `Bearer ${cli.adminToken}` });
+    const wrong = await docker(['login', '127.0.0.1:8080', '-u', account.name, '--password-stdin'], { input: 'not-a-token', env });
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stderr).toContain('unauthorized: the account name or API token is wrong');
+    const elsewhere = await docker(['login', 'ghcr.io', '-u', account.name, '--password-stdin'], { input: cli.adminToken, env });
+    expect(elsewhere.code).not.toBe(0);
+    expect(elsewhere.stderr).toContain('use "docker login 127.0.0.1:8080"');
+  });
+
+  it('shows an image\'s history and its config in image inspect', async () => {
+    const ctx = writeContext({
+      Dockerfile: `FROM debian:bookworm\nLABEL berth.test=${suffix}\nENV GREETING=hello\nWORKDIR /srv\nRUN echo made > /srv/made.txt\nEXPOSE 8080/tcp\nCMD ["sleep", "300"]\n`,
+    });
+    const b = await docker(['build', '-q', '-t', img, ctx], { timeoutMs: 120_000 });
+    expect(b.code, b.stderr).toBe(0);
+    const h = await docker(['history', '--no-trunc', '--format', '{{.ID}}|{{.CreatedBy}}|{{.Size}}', img]);
+    expect(h.code, h.stderr).toBe(0);
+    const rows = h.stdout.trim().split('\n');
+    expect(rows[0]).toMatch(new RegExp(`^${b.stdout.trim()}\\|CMD \\["sleep", ?"300"\\]`));
+    const run = rows.find((r) => r.includes('RUN '));
+    expect(run).toContain('echo made > /srv/made.txt');
+    expect(run).not.toMatch(/\|0B$/);
+    expect(rows.at(-1)).toMatch(/^<missing>\|/);
+    const i = await docker(['image', 'inspect', '--format', '{{json .Config.Env}}|{{.Config.WorkingDir}}|{{json .Config.ExposedPorts}}|{{json .Config.Cmd}}|{{.Os}}/{{.Architecture}}|{{len .RootFS.Layers}}|{{index .Config.Labels "berth.test"}}|{{.Id}}', img]);
+    expect(i.code, i.stderr).toBe(0);
+    const [env, wd, ports, cmd, platform, layers, label, id] = i.stdout.trim().split('|');
+    expect(JSON.parse(env!)).toContain('GREETING=hello');
+    expect([wd, JSON.parse(ports!), JSON.parse(cmd!), platform, label, id]).toEqual(['/srv', { '8080/tcp': {} }, ['sleep', '300'], 'linux/amd64', suffix, b.stdout.trim()]);
+    expect(Number(layers)).toBeGreaterThanOrEqual(2);
+    const size = await docker(['images', '--format', '{{.Size}}', img]);
+    expect(size.stdout.trim()).toMatch(/MB$/);
+  }, 120_000);
+
+  it('lists a running container\'s processes and usage; renames it; shows its ports; filters ps', async () => {
+    const name = `top-${suffix}`;
+    const hostPort = await freePort();
+    const r = await docker(['run', '-d', '--name', name, '--label', `suite=${suffix}`, '-p', `${hostPort}:8080`, img, 'sh', '-c', 'echo one; echo two; echo three; exec sleep 300']);
+    expect(r.code, r.stderr).toBe(0);
+    const id = r.stdout.trim();
+    const top = await docker(['top', name]);
+    expect(top.code, top.stderr).toBe(0);
+    expect(top.stdout.split('\n')[0]).toMatch(/^UID\s+PID\s+PPID/);
+    expect(top.stdout).toContain('sleep 300');
+    const topAux = await docker(['top', name, '-o', 'pid,comm']);
+    expect(topAux.stdout).toMatch(/PID\s+COMMAND\n\s*\d+\s+sleep\n/);
+    const badPs = await docker(['top', name, '-o', 'pid;reboot']);
+    expect(badPs.stderr).toContain('Invalid ps options');
+    const stats = await docker(['stats', '--no-stream', '--format', '{{.Name}}|{{.MemUsage}}|{{.PIDs}}|{{.CPUPerc}}', name]);
+    expect(stats.code, stats.stderr).toBe(0);
+    const [sName, mem, pids, cpu] = stats.stdout.trim().split('|');
+    expect(sName).toBe(name);
+    expect(mem).toMatch(/^[\d.]+(KiB|MiB) \/ [\d.]+(MiB|GiB)$/);
+    expect(mem).not.toMatch(/^0B/);
+    expect(Number(pids)).toBeGreaterThanOrEqual(1);
+    expect(cpu).toMatch(/^\d+\.\d+%$/);
+    expect((await docker(['port', name])).stdout).toBe(`8080/tcp -> 0.0.0.0:${hostPort}\n`);
+
+    const renamed = `renamed-${suffix}`;
+    expect((await docker(['rename', name, renamed])).code).toBe(0);
+    expect((await docker(['inspect', '--format', '{{.Name}}', id])).stdout.trim()).toBe(`/${renamed}`);
+    const again = await docker(['rename', id, renamed]);
+    expect(again.stderr).toContain('same name as its current name');
+    const bad = await docker(['rename', renamed, 'no/slashes']);
+    expect(bad.stderr).toContain('Invalid container name');
+
+    const ps = (args: string[]) => docker(['ps', '-a', ...args, '--format', '{{.Names}}|{{.Label "suite"}}|{{.State}}']);
+    expect((await ps(['--filter', `label=suite=${suffix}`])).stdout).toBe(`${renamed}|${suffix}|running\n`);
+    expect((await ps(['--filter', `label=suite=${suffix}`, '--filter', 'status=exited'])).stdout).toBe('');
+    expect((await ps(['--filter', `ancestor=${img}`, '--filter', `id=${id.slice(0, 12)}`])).stdout).toBe(`${renamed}|${suffix}|running\n`);
+
+    const logs = await until(() => docker(['logs', '--tail', '2', renamed]), (l) => l.stdout === 'two\nthree\n');
+    expect(logs.stdout).toBe('two\nthree\n');
+    expect((await docker(['logs', '--until', '2000-01-01T00:00:00Z', renamed])).stdout).toBe('');
+    expect((await docker(['logs', '--since', '10m', renamed])).stdout).toBe('one\ntwo\nthree\n');
+    expect((await docker(['rm', '-f', renamed])).code).toBe(0);
+  }, 120_000);
+
+  it('waits on several containers; prunes stopped containers and unused images', async () => {
+    const a = await docker(['run', '-d', '--label', `prune=${suffix}`, img, 'sh', '-c', 'exit 2']);
+    const b = await docker(['run', '-d', '--label', `prune=${suffix}`, img, 'sh', '-c', 'sleep 0.5; exit 3']);
+    const keep = await docker(['create', '--label', `other=${suffix}`, img]);
+    const waited = await docker(['wait', a.stdout.trim(), b.stdout.trim()]);
+    expect(waited.stdout).toBe('2\n3\n');
+    const pruned = await docker(['container', 'prune', '-f', '--filter', `label=prune=${suffix}`]);
+    expect(pruned.code, pruned.stderr).toBe(0);
+    expect(pruned.stdout).toContain(a.stdout.trim());
+    expect(pruned.stdout).toContain(b.stdout.trim());
+    expect((await docker(['ps', '-a', '-q', '--filter', `label=prune=${suffix}`])).stdout).toBe('');
+    expect((await docker(['ps', '-a', '-q', '--filter', `label=other=${suffix}`])).stdout.trim()).toBe(keep.stdout.trim().slice(0, 12));
+    const badFilter = await docker(['container', 'prune', '-f', '--filter', 'colour=red']);
+    expect(badFilter.stderr).toContain("Invalid filter 'colour'");
+    // The image is still used by the created container: -a keeps it until that is gone.
+    const kept = await docker(['image', 'prune', '-a', '-f', '--filter', `label=berth.test=${suffix}`]);
+    expect(kept.code, kept.stderr).toBe(0);
+    expect((await docker(['images', '-q', img])).stdout.trim()).not.toBe('');
+    expect((await docker(['rm', keep.stdout.trim()])).code).toBe(0);
+    const gone = await docker(['image', 'prune', '-a', '-f', '--filter', `label=berth.test=${suffix}`]);
+    expect(gone.stdout).toContain(`untagged: ${img}:latest`);
+    expect((await docker(['images', '-q', img])).stdout.trim()).toBe('');
+  }, 120_000);
+});
