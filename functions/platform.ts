@@ -31,6 +31,8 @@ export interface RunnerSessions {
   resize(request: { containerId: string; execId?: string; rows: number; cols: number }): Promise<void>;
   /** `top` (with ps options) or `stats` of a running container, as its runner answers them. */
   query?(request: { kind: 'top'; containerId: string; psArgs: string[] } | { kind: 'stats'; containerId: string }): Promise<unknown>;
+  /** `docker cp` out: a path's stat and, unless only that is asked, its tar stream. */
+  archive?(request: { containerId: string; path: string; statOnly: boolean }): Promise<{ stat: unknown; body?: ReadableStream<Uint8Array> }>;
 }
 
 export type PlatformFactory = (env: unknown) => Platform | Promise<Platform>;

@@ -15,6 +15,7 @@ import { parseContainerName, parseCreateBody, type DockerCreateBody } from './co
 import { ACTIVE, ENDED, parseKillSignal, POLL_MS, requestStop, requireContainer, RUNNING, sleep, waitForRow } from './container-ops';
 import { renderInspect, renderSummary, specOf } from './container-view';
 import { dockerError } from './engine-errors';
+import { containerCopy } from './container-copy';
 import { containerManage } from './container-manage';
 import { containerUsage } from './container-usage';
 import { execRoutes } from './exec';
@@ -288,3 +289,4 @@ containersEngine.get('/containers/:id/logs', async (c) => {
 containersEngine.route('/', execRoutes);
 containersEngine.route('/', containerManage);
 containersEngine.route('/', containerUsage);
+containersEngine.route('/', containerCopy);

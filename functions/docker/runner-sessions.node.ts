@@ -91,3 +91,56 @@ export async function queryRunner(socketPath: string, request: Record<string, un
     socket.resume();
   });
 }
+
+/** `docker cp` out: the stat line after `ok`, then the tar bytes until the runner ends. */
+export async function archiveFromRunner(socketPath: string, request: { containerId: string; path: string; statOnly: boolean }): Promise<{ stat: unknown; body?: ReadableStream<Uint8Array> }> {
+  const { socket, rest } = await openRunnerSession(socketPath, { kind: 'archive', ...request });
+  let head = rest;
+  const line = await new Promise<string>((resolve, reject) => {
+    const take = () => {
+      const nl = head.indexOf(10);
+      if (nl < 0) return false;
+      socket.off('data', onData);
+      socket.pause();
+      resolve(head.subarray(0, nl).toString());
+      head = head.subarray(nl + 1);
+      return true;
+    };
+    const onData = (d: Buffer) => {
+      head = Buffer.concat([head, d]);
+      if (!take() && head.length > 64 * 1024) reject(new Error('Cannot copy from the container: the runner answered nonsense'));
+    };
+    if (take()) return;
+    socket.on('data', onData);
+    socket.once('end', () => reject(new Error('Cannot copy from the container: the runner closed the connection')));
+    socket.resume();
+  });
+  socket.removeAllListeners('end');
+  const stat = JSON.parse(line) as unknown;
+  if (request.statOnly) {
+    socket.destroy();
+    return { stat };
+  }
+  const first = head;
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      if (first.length > 0) controller.enqueue(new Uint8Array(first));
+      socket.on('data', (d: Buffer) => {
+        controller.enqueue(new Uint8Array(d));
+        if ((controller.desiredSize ?? 1) <= 0) socket.pause();
+      });
+      socket.on('end', () => {
+        controller.close();
+        socket.destroy();
+      });
+      socket.on('error', (e) => controller.error(e));
+    },
+    pull() {
+      socket.resume();
+    },
+    cancel() {
+      socket.destroy();
+    },
+  });
+  return { stat, body };
+}

@@ -16,7 +16,7 @@
 import { constants, createWriteStream, openSync, rmSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
-import { Duplex } from 'node:stream';
+import { Duplex, type Readable } from 'node:stream';
 import { parseTerminalSize } from './terminal';
 
 export type AttachSession = Duplex;
@@ -127,7 +127,8 @@ export type SessionRequest =
   | { kind: 'resize'; containerId: string; execId?: string; rows: number; cols: number }
   | { kind: 'exec'; containerId: string; execId: string; argv: string[]; env: string[]; user?: string; cwd?: string; tty: boolean; stdin: boolean; rows?: number; cols?: number }
   | { kind: 'top'; containerId: string; psArgs: string[] }
-  | { kind: 'stats'; containerId: string };
+  | { kind: 'stats'; containerId: string }
+  | { kind: 'archive'; containerId: string; path: string; statOnly: boolean };
 
 /** The kinds answered with one JSON line after `ok` (then the connection closes). */
 export type QueryRequest = Extract<SessionRequest, { kind: 'top' | 'stats' }>;
@@ -176,7 +177,11 @@ export function parseSessionRequest(line: string): SessionRequest {
     return { kind, containerId, psArgs: raw.psArgs === undefined || raw.psArgs.length === 0 ? ['-ef'] : (raw.psArgs as string[]) };
   }
   if (kind === 'stats') return { kind, containerId };
-  throw new Error(`Cannot open a session of kind "${String(kind)}": use attach, resize, exec, top or stats`);
+  if (kind === 'archive') {
+    if (typeof raw.path !== 'string' || raw.path === '' || raw.path.length > 4096 || raw.path.includes('\0')) throw new Error('Cannot copy from the container: "path" must be a path');
+    return { kind, containerId, path: raw.path, statOnly: raw.statOnly === true };
+  }
+  throw new Error(`Cannot open a session of kind "${String(kind)}": use attach, resize, exec, top, stats or archive`);
 }
 
 export interface SessionHandlers {
@@ -185,6 +190,8 @@ export interface SessionHandlers {
   exec(req: Extract<SessionRequest, { kind: 'exec' }>): Promise<Duplex>;
   /** top and stats: a JSON-serialisable answer. */
   query?(req: QueryRequest): Promise<unknown>;
+  /** A path's stat and (unless only the stat is asked) its tar stream. */
+  archive?(req: Extract<SessionRequest, { kind: 'archive' }>): Promise<{ stat: unknown; tar?: Readable }>;
 }
 
 /** Serves sessions on a unix socket (see the header for the protocol). */
@@ -211,6 +218,16 @@ export function serveAttach(socketPath: string, handlers: SessionHandlers): Prom
         if (req.kind === 'resize') {
           await handlers.resize(req);
           socket.end('ok\n');
+          return;
+        }
+        if (req.kind === 'archive') {
+          if (!handlers.archive) throw new Error('Cannot copy from the container: this runner does not serve it');
+          const { stat, tar } = await handlers.archive(req);
+          socket.write(`ok\n${JSON.stringify(stat)}\n`);
+          if (!tar) return void socket.end();
+          socket.on('close', () => tar.destroy());
+          tar.on('error', () => socket.destroy());
+          tar.pipe(socket);
           return;
         }
         if (req.kind === 'top' || req.kind === 'stats') {

@@ -12,7 +12,7 @@ import { runCommand, type CommandResult } from '../sandbox/exec';
 import { buildHandshakeHook } from '../sandbox/handshake';
 import type { IdMap } from '../sandbox/idmap';
 import { attachNetwork, detachNetwork, pinNetns, unpinNetns } from '../sandbox/network';
-import { listMountsUnder, mountOverlay, removeOverlay } from '../sandbox/overlay';
+import { describeOverlay, listMountsUnder, mountOverlay, removeOverlay } from '../sandbox/overlay';
 import { deleteContainer, killContainer, type Runc } from '../sandbox/runc';
 import { buildRuntimeSpec } from '../sandbox/spec';
 import { describeRunResult } from '../sandbox/verdict';
@@ -123,6 +123,12 @@ export class Supervisor {
   runningRuncId(key: string): string | undefined {
     const m = this.managed.get(key);
     return m && (m.state === 'running' || m.state === 'stopping') ? m.meta.runcId : undefined;
+  }
+
+  /** The merged root filesystem of a container here, running or exited (`docker cp`), else undefined. */
+  rootfsOf(key: string): string | undefined {
+    const m = this.managed.get(key);
+    return m && describeOverlay(m.paths.rootfsDir).merged;
   }
 
   list(): ContainerMeta[] {

@@ -1,6 +1,6 @@
 // More of the docker CLI against Berth (see docker-cli.root.test.ts): login, image history and
 // inspect, top, stats, rename, port, ps filters, logs windows, wait on several, and prune.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findAccountByToken } from '../../../db/queries/accounts';
@@ -109,6 +109,33 @@ describe('more of the docker CLI against Berth', () => {
     expect((await docker(['logs', '--since', '10m', renamed])).stdout).toBe('one\ntwo\nthree\n');
     expect((await docker(['rm', '-f', renamed])).code).toBe(0);
   }, 120_000);
+
+  it('copies a file and a directory out of a container, resolving symlinks inside its root only', async () => {
+    const name = `cp-${suffix}`;
+    expect((await docker(['run', '-d', '--name', name, img])).code).toBe(0);
+    const prep = await docker(['exec', name, 'sh', '-c', `mkdir -p /srv/sub /opt/links && echo deep > /srv/sub/deep.txt && ln -s /srv/made.txt /srv/abs && ln -s ../../../../../srv /opt/links/up && ln -s ../../../../..${cli.home} /opt/links/host`]);
+    expect(prep.code, prep.stderr).toBe(0);
+    const out = join(cli.home, `cp-out-${suffix}`);
+    mkdirSync(out);
+    const file = await docker(['cp', `${name}:/srv/made.txt`, join(out, 'made.txt')]);
+    expect(file.code, file.stderr).toBe(0);
+    expect(readFileSync(join(out, 'made.txt'), 'utf8')).toBe('made\n');
+    const dir = await docker(['cp', `${name}:/srv`, join(out, 'srv')]);
+    expect(dir.code, dir.stderr).toBe(0);
+    expect(readFileSync(join(out, 'srv', 'sub', 'deep.txt'), 'utf8')).toBe('deep\n');
+    expect(readlinkSync(join(out, 'srv', 'abs'))).toBe('/srv/made.txt');
+    // A link climbing above the root stops at it; one to a host path finds nothing there.
+    const up = await docker(['cp', `${name}:/opt/links/up/sub/deep.txt`, '-']);
+    expect(up.code, up.stderr).toBe(0);
+    expect(up.stdout).toContain('deep\n');
+    const host = await docker(['cp', `${name}:/opt/links/host/login-config/config.json`, join(out, 'leak')]);
+    expect(host.code).not.toBe(0);
+    expect(host.stderr).toContain('Could not find the file');
+    expect(existsSync(join(out, 'leak'))).toBe(false);
+    const missing = await docker(['cp', `${name}:/nope`, out]);
+    expect(missing.stderr).toContain('Could not find the file /nope');
+    expect((await docker(['rm', '-f', name])).code).toBe(0);
+  }, 60_000);
 
   it('waits on several containers; prunes stopped containers and unused images', async () => {
     const a = await docker(['run', '-d', '--label', `prune=${suffix}`, img, 'sh', '-c', 'exit 2']);
