@@ -33,6 +33,8 @@ export interface RunnerSessions {
   query?(request: { kind: 'top'; containerId: string; psArgs: string[] } | { kind: 'stats'; containerId: string }): Promise<unknown>;
   /** `docker cp` out: a path's stat and, unless only that is asked, its tar stream. */
   archive?(request: { containerId: string; path: string; statOnly: boolean }): Promise<{ stat: unknown; body?: ReadableStream<Uint8Array> }>;
+  /** `docker cp` in: unpacks the tar into a directory of the container. */
+  extract?(request: { containerId: string; path: string; copyUidGid: boolean; noOverwriteDirNonDir: boolean }, tar: ReadableStream<Uint8Array> | null): Promise<unknown>;
 }
 
 export type PlatformFactory = (env: unknown) => Platform | Promise<Platform>;

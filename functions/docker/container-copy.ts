@@ -1,7 +1,8 @@
 // `docker cp CTR:PATH …`: GET /containers/{id}/archive streams the path as a tar, HEAD only its stat
 // (X-Docker-Container-Path-Stat, base64 JSON), both read on the container's runner
 // (runner/container/container-archive.ts), which keeps every path inside the container's root.
-// Copying into a container (PUT) is not served yet: it answers 404 naming it.
+// PUT unpacks a tar into a directory of the container there, refusing entries that would land
+// outside it.
 import { Hono, type Context } from 'hono';
 import type { Container } from '../../db/schema';
 import type { AuthEnv } from '../auth';
@@ -43,4 +44,25 @@ containerCopy.get('/containers/:id/archive', async (c) => {
   const ctr = await requireContainer(c, c.req.param('id'));
   const { stat, body } = await fetchArchive(c, ctr, readPath(c), false);
   return new Response(body ?? null, { status: 200, headers: { 'Content-Type': 'application/x-tar', 'X-Docker-Container-Path-Stat': statHeader(stat) } });
+});
+
+containerCopy.put('/containers/:id/archive', async (c) => {
+  const ctr = await requireContainer(c, c.req.param('id'));
+  const path = readPath(c);
+  if (!path.startsWith('/')) throw dockerError(400, `Bad parameter: path "${path}" must be absolute`);
+  const sessions = c.var.platform.runnerSessions;
+  if (!sessions?.extract) throw dockerError(404, `PUT ${c.req.path} is not supported by this deployment of Berth's Docker Engine API: it cannot reach the runners`);
+  if (!ctr.runnerId) throw dockerError(409, `Cannot copy into container ${ctr.id.slice(0, 12)}: it has not run yet, and Berth assembles its files when it starts`);
+  const on = (k: string) => ['1', 'true'].includes(c.req.query(k) ?? '');
+  try {
+    await sessions.extract({ containerId: ctr.id, path, copyUidGid: on('copyUIDGID'), noOverwriteDirNonDir: on('noOverwriteDirNonDir') }, c.req.raw.body);
+  } catch (e) {
+    const message = (e as Error).message;
+    if (/^Could not find the file/.test(message)) throw dockerError(404, message);
+    if (/^Cannot copy into the container: /.test(message)) throw dockerError(400, message.replace(/^Cannot copy into the container: /, `Cannot copy into container ${ctr.id.slice(0, 12)}: `));
+    if (/has no files on this runner|Cannot reach the runner/.test(message)) throw dockerError(409, `Cannot copy into container ${ctr.id.slice(0, 12)}: its files are on runner ${ctr.runnerId}, which this engine cannot reach`);
+    if (/Invalid tar header|Unexpected end of data|invalid/i.test(message)) throw dockerError(400, `Cannot copy into container ${ctr.id.slice(0, 12)}: the body is not a tar archive: ${message}`);
+    throw dockerError(502, `Cannot copy into container ${ctr.id.slice(0, 12)}: ${message}`);
+  }
+  return c.body(null, 200);
 });

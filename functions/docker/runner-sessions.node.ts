@@ -144,3 +144,44 @@ export async function archiveFromRunner(socketPath: string, request: { container
   });
   return { stat, body };
 }
+
+/** `docker cp` in: the tar goes to the runner, which answers one JSON line once it is unpacked (or refused). */
+export async function extractOnRunner(socketPath: string, request: { containerId: string; path: string; copyUidGid: boolean; noOverwriteDirNonDir: boolean }, body: ReadableStream<Uint8Array> | null): Promise<unknown> {
+  const { socket, rest } = await openRunnerSession(socketPath, { kind: 'extract', ...request });
+  let answer = rest;
+  let answered = false;
+  const done = new Promise<Buffer>((resolve, reject) => {
+    socket.on('data', (d: Buffer) => {
+      answer = Buffer.concat([answer, d]);
+      if (answer.length > 64 * 1024) socket.destroy();
+    });
+    socket.on('end', () => {
+      answered = true;
+      resolve(answer);
+      socket.destroy();
+    });
+    socket.on('close', () => (answered ? undefined : reject(new Error('Cannot copy into the container: the runner closed the connection'))));
+    socket.on('error', () => {});
+  });
+  socket.resume();
+  const reader = body?.getReader();
+  try {
+    while (reader && !answered && !socket.destroyed) {
+      const { value, done: end } = await reader.read();
+      if (end) break;
+      if (!socket.write(value)) await new Promise<void>((r) => socket.once('drain', () => r()).once('close', () => r()));
+    }
+  } finally {
+    if (!answered) await reader?.cancel().catch(() => {});
+    if (!socket.destroyed) socket.end();
+  }
+  const line = (await done).toString().trim();
+  let parsed: { error?: unknown };
+  try {
+    parsed = JSON.parse(line) as { error?: unknown };
+  } catch {
+    throw new Error('Cannot copy into the container: the runner answered nonsense');
+  }
+  if (typeof parsed.error === 'string') throw new Error(parsed.error);
+  return parsed;
+}

@@ -16,7 +16,7 @@
 import { constants, createWriteStream, openSync, rmSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
-import { Duplex, type Readable } from 'node:stream';
+import { Duplex, PassThrough, type Readable } from 'node:stream';
 import { parseTerminalSize } from './terminal';
 
 export type AttachSession = Duplex;
@@ -128,7 +128,8 @@ export type SessionRequest =
   | { kind: 'exec'; containerId: string; execId: string; argv: string[]; env: string[]; user?: string; cwd?: string; tty: boolean; stdin: boolean; rows?: number; cols?: number }
   | { kind: 'top'; containerId: string; psArgs: string[] }
   | { kind: 'stats'; containerId: string }
-  | { kind: 'archive'; containerId: string; path: string; statOnly: boolean };
+  | { kind: 'archive'; containerId: string; path: string; statOnly: boolean }
+  | { kind: 'extract'; containerId: string; path: string; copyUidGid: boolean; noOverwriteDirNonDir: boolean };
 
 /** The kinds answered with one JSON line after `ok` (then the connection closes). */
 export type QueryRequest = Extract<SessionRequest, { kind: 'top' | 'stats' }>;
@@ -181,7 +182,11 @@ export function parseSessionRequest(line: string): SessionRequest {
     if (typeof raw.path !== 'string' || raw.path === '' || raw.path.length > 4096 || raw.path.includes('\0')) throw new Error('Cannot copy from the container: "path" must be a path');
     return { kind, containerId, path: raw.path, statOnly: raw.statOnly === true };
   }
-  throw new Error(`Cannot open a session of kind "${String(kind)}": use attach, resize, exec, top, stats or archive`);
+  if (kind === 'extract') {
+    if (typeof raw.path !== 'string' || !raw.path.startsWith('/') || raw.path.length > 4096 || raw.path.includes('\0')) throw new Error('Cannot copy into the container: "path" must be an absolute path');
+    return { kind, containerId, path: raw.path, copyUidGid: raw.copyUidGid === true, noOverwriteDirNonDir: raw.noOverwriteDirNonDir === true };
+  }
+  throw new Error(`Cannot open a session of kind "${String(kind)}": use attach, resize, exec, top, stats, archive or extract`);
 }
 
 export interface SessionHandlers {
@@ -192,6 +197,8 @@ export interface SessionHandlers {
   query?(req: QueryRequest): Promise<unknown>;
   /** A path's stat and (unless only the stat is asked) its tar stream. */
   archive?(req: Extract<SessionRequest, { kind: 'archive' }>): Promise<{ stat: unknown; tar?: Readable }>;
+  /** Checks the destination, then (once the client was told `ok`) unpacks the tar that follows. */
+  extract?(req: Extract<SessionRequest, { kind: 'extract' }>): Promise<(tar: Readable) => Promise<unknown>>;
 }
 
 /** Serves sessions on a unix socket (see the header for the protocol). */
@@ -218,6 +225,22 @@ export function serveAttach(socketPath: string, handlers: SessionHandlers): Prom
         if (req.kind === 'resize') {
           await handlers.resize(req);
           socket.end('ok\n');
+          return;
+        }
+        if (req.kind === 'extract') {
+          if (!handlers.extract) throw new Error('Cannot copy into the container: this runner does not serve it');
+          const unpack = await handlers.extract(req);
+          socket.write('ok\n');
+          const tar = new PassThrough();
+          if (rest.length > 0) tar.write(rest);
+          socket.pipe(tar);
+          socket.resume();
+          const answer = await unpack(tar).then(
+            (r) => r,
+            (e: unknown) => ({ error: (e as Error).message }),
+          );
+          // What the client still sends after a refusal is not read: the answer ends the session.
+          if (!socket.destroyed) socket.end(`${JSON.stringify(answer)}\n`);
           return;
         }
         if (req.kind === 'archive') {

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import type { IdMap } from '../sandbox/idmap';
 import type { QueryRequest, SessionRequest } from './attach';
 import { archiveFromRoot, PathNotFound, statInRoot, type PathStat } from './container-archive';
+import { checkExtractDestination, extractIntoRoot } from './container-extract';
 import { listContainerProcesses, readContainerStats } from './container-stats';
 import type { Supervisor } from './supervisor';
 
@@ -23,4 +24,12 @@ export async function answerArchive(supervisor: Pick<Supervisor, 'rootfsOf'>, id
     if (e instanceof PathNotFound) throw new Error(`${e.message} (container ${req.containerId.slice(0, 12)})`);
     throw e;
   }
+}
+
+/** `docker cp` into a container placed here: the destination is checked before any byte is read. */
+export async function prepareExtract(supervisor: Pick<Supervisor, 'rootfsOf'>, idmap: IdMap, req: Extract<SessionRequest, { kind: 'extract' }>): Promise<(tar: Readable) => Promise<unknown>> {
+  const rootfs = supervisor.rootfsOf(req.containerId);
+  if (!rootfs) throw new Error(`No such container: ${req.containerId} has no files on this runner`);
+  await checkExtractDestination(rootfs, req.path);
+  return (tar) => extractIntoRoot({ rootfs, dest: req.path, idmap, copyUidGid: req.copyUidGid, noOverwriteDirNonDir: req.noOverwriteDirNonDir }, tar);
 }

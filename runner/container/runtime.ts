@@ -16,7 +16,7 @@ import { DEFAULT_RUNC } from '../sandbox/runc';
 import type { JobHandler } from '../queue/worker';
 import { serveAttach } from './attach';
 import { ContainerService } from './container-service';
-import { answerArchive, answerQuery } from './container-query';
+import { answerArchive, answerQuery, prepareExtract } from './container-query';
 import { createDeployHandler } from './deploy';
 import { createContainerHandlers } from './handlers';
 import { resolveImage } from './image-resolve';
@@ -71,6 +71,7 @@ export function createContainerRuntime(config: ContainerRuntimeConfig, env: Node
       exec: (req) => service.supervisor.execSession(req),
       query: (req) => answerQuery(service.supervisor, req),
       archive: (req) => answerArchive(service.supervisor, DEFAULT_IDMAP, req),
+      extract: (req) => prepareExtract(service.supervisor, DEFAULT_IDMAP, req),
     });
     log(`reconciled: adopted ${report.adopted.length}, restarted ${report.restarted.length}, exited ${report.exited.length}, cleaned ${report.cleaned.length}, lost ${report.lost.length}${report.errors.length ? `; errors: ${report.errors.join('; ')}` : ''}`);
   })();

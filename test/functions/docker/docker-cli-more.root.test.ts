@@ -1,11 +1,13 @@
 // More of the docker CLI against Berth (see docker-cli.root.test.ts): login, image history and
 // inspect, top, stats, rename, port, ps filters, logs windows, wait on several, and prune.
-import { existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findAccountByToken } from '../../../db/queries/accounts';
 import { freePort } from '../../../infra/services';
 import { useDockerCli } from '../../support/docker-cli';
+import { ustarOf } from '../../support/ustar';
 
 const cli = useDockerCli();
 const { docker, writeContext, suffix } = cli;
@@ -110,7 +112,7 @@ describe('more of the docker CLI against Berth', () => {
     expect((await docker(['rm', '-f', renamed])).code).toBe(0);
   }, 120_000);
 
-  it('copies a file and a directory out of a container, resolving symlinks inside its root only', async () => {
+  it('copies files out of and into a container, keeping every path inside its root', async () => {
     const name = `cp-${suffix}`;
     expect((await docker(['run', '-d', '--name', name, img])).code).toBe(0);
     const prep = await docker(['exec', name, 'sh', '-c', `mkdir -p /srv/sub /opt/links && echo deep > /srv/sub/deep.txt && ln -s /srv/made.txt /srv/abs && ln -s ../../../../../srv /opt/links/up && ln -s ../../../../..${cli.home} /opt/links/host`]);
@@ -134,6 +136,37 @@ describe('more of the docker CLI against Berth', () => {
     expect(existsSync(join(out, 'leak'))).toBe(false);
     const missing = await docker(['cp', `${name}:/nope`, out]);
     expect(missing.stderr).toContain('Could not find the file /nope');
+
+    // Into the container: a directory under a new name, a file into a directory; owned by its root.
+    const src = join(out, 'src');
+    mkdirSync(join(src, 'nested'), { recursive: true });
+    writeFileSync(join(src, 'nested', 'n.txt'), 'nested\n');
+    writeFileSync(join(out, 'one.txt'), 'one\n');
+    const inDir = await docker(['cp', src, `${name}:/srv/in`]);
+    expect(inDir.code, inDir.stderr).toBe(0);
+    expect((await docker(['cp', join(out, 'one.txt'), `${name}:/srv/`])).code).toBe(0);
+    const seen = await docker(['exec', name, 'sh', '-c', 'cat /srv/in/nested/n.txt /srv/one.txt; stat -c %u:%g /srv/one.txt']);
+    expect(seen.stdout).toBe('nested\none\n0:0\n');
+    const notDir = await docker(['cp', join(out, 'one.txt'), `${name}:/srv/made.txt/x`]);
+    expect(notDir.code).not.toBe(0);
+
+    // A hostile archive: a link out of the root, then an entry through it; an entry climbing with '..'.
+    const evil = join(out, 'evil');
+    mkdirSync(evil);
+    symlinkSync('../../../../../../../../srv', join(evil, 'link'));
+    const evilTar = join(out, 'evil.tar');
+    expect(spawnSync('tar', ['-cf', evilTar, '-C', evil, 'link']).status).toBe(0);
+    const through = Buffer.concat([readFileSync(evilTar).subarray(0, -1024), ustarOf({ [`link/landed-${suffix}.txt`]: 'landed\n' })]);
+    const api = `${cli.dockerHost.replace('tcp', 'http')}/v1.47/containers/${name}/archive?path=/opt`;
+    const headers = { authorization: `Bearer ${cli.adminToken}`, 'content-type': 'application/x-tar' };
+    expect((await fetch(api, { method: 'PUT', headers, body: new Uint8Array(through) })).status).toBe(200);
+    expect(existsSync(`/srv/landed-${suffix}.txt`)).toBe(false);
+    expect((await docker(['exec', name, 'cat', `/srv/landed-${suffix}.txt`])).stdout).toBe('landed\n');
+    const climb = await fetch(api, { method: 'PUT', headers, body: new Uint8Array(ustarOf({ '../../../../climbed.txt': 'x' })) });
+    expect(climb.status).toBe(400);
+    expect(((await climb.json()) as { message: string }).message).toContain('climbs out of the destination');
+    const junk = await fetch(api, { method: 'PUT', headers, body: 'not a tar at all'.repeat(64) });
+    expect(junk.status).toBe(400);
     expect((await docker(['rm', '-f', name])).code).toBe(0);
   }, 60_000);
 

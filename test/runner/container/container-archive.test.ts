@@ -28,7 +28,7 @@ async function entries(path: string): Promise<Record<string, string>> {
   const x = extract();
   x.on('entry', (h, stream, next) => {
     let body = '';
-    stream.on('data', (d: Buffer) => (body += d.toString()));
+    stream.on('data', (d: unknown) => (body += String(d)));
     stream.on('end', () => {
       out[h.name] = h.type === 'symlink' ? `-> ${h.linkname}` : h.type === 'directory' ? 'dir' : body;
       next();
