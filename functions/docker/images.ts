@@ -9,10 +9,11 @@ import type { AuthEnv } from '../auth';
 import { registryHost } from '../api/app-address';
 import { dockerError } from './engine-errors';
 import { readStoredImage, renderHistory } from './image-config';
+import { imageSave } from './image-save';
 import { parsePruneFilters } from './prune-filters';
 import { familiarBerthName, toBerthName, type BerthImageName } from './image-names';
 
-function renderSummary(rows: TaggedImage[], accountName: string) {
+export function renderImageSummary(rows: TaggedImage[], accountName: string) {
   // One entry per image: several tags of one image are one row, as docker shows them.
   const byDigest = new Map<string, { row: TaggedImage; tags: string[] }>();
   for (const r of rows) {
@@ -54,16 +55,17 @@ async function findImage(c: { var: AuthEnv['Variables'] }, nameOrId: string): Pr
 }
 
 export const imagesEngine = new Hono<AuthEnv>();
+imagesEngine.route('/', imageSave);
 
 imagesEngine.get('/json', async (c) => {
   const rows = await listTaggedImages(c.var.platform.db, c.var.actingAccountIds);
-  return c.json(renderSummary(rows, c.var.account.name));
+  return c.json(renderImageSummary(rows, c.var.account.name));
 });
 
 imagesEngine.get('/:name{.+}/json', async (c) => {
   const { row } = await findImage(c, c.req.param('name'));
   const all = await listTaggedImages(c.var.platform.db, c.var.actingAccountIds, row.repository);
-  const summary = renderSummary(all.filter((r) => r.digest === row.digest), c.var.account.name)[0]!;
+  const summary = renderImageSummary(all.filter((r) => r.digest === row.digest), c.var.account.name)[0]!;
   const { config } = await readStoredImage(c.var.platform, row.digest);
   const cc = config.config ?? {};
   return c.json({
@@ -112,7 +114,7 @@ imagesEngine.get('/:name{.+}/json', async (c) => {
 imagesEngine.get('/:name{.+}/history', async (c) => {
   const { row } = await findImage(c, c.req.param('name'));
   const all = await listTaggedImages(c.var.platform.db, c.var.actingAccountIds, row.repository);
-  const tags = renderSummary(all.filter((r) => r.digest === row.digest), c.var.account.name)[0]?.RepoTags ?? [];
+  const tags = renderImageSummary(all.filter((r) => r.digest === row.digest), c.var.account.name)[0]?.RepoTags ?? [];
   return c.json(renderHistory(await readStoredImage(c.var.platform, row.digest), row.id, tags));
 });
 

@@ -9,6 +9,7 @@ import type { PlatformFactory } from '../platform';
 import { stripApiVersion } from './api-version';
 import { buildApi } from './build';
 import { containersEngine } from './containers';
+import { diskUsage } from './disk-usage';
 import { renderDockerError } from './engine-errors';
 import { imagesEngine } from './images';
 import { login } from './login';
@@ -44,6 +45,7 @@ export function createDockerApp(platform: PlatformFactory): (req: Request, env?:
     }
   });
   app.route('/', system);
+  app.route('/', diskUsage);
   app.route('/', buildApi);
   app.route('/images', imagesEngine);
   app.route('/', containersEngine);

@@ -66,6 +66,22 @@ describe('more of the docker CLI against Berth', () => {
     expect(Number(layers)).toBeGreaterThanOrEqual(2);
     const size = await docker(['images', '--format', '{{.Size}}', img]);
     expect(size.stdout.trim()).toMatch(/MB$/);
+
+    // docker save: a tar skopeo reads both as Docker's archive and as an OCI layout, digests checked.
+    const saved = join(cli.home, `saved-${suffix}.tar`);
+    const save = await docker(['save', '-o', saved, img], { timeoutMs: 60_000 });
+    expect(save.code, save.stderr).toBe(0);
+    const dockerArchive = spawnSync('skopeo', ['inspect', '--config', `docker-archive:${saved}`], { encoding: 'utf8' });
+    expect(dockerArchive.status, dockerArchive.stderr).toBe(0);
+    expect((JSON.parse(dockerArchive.stdout) as { config: { Labels: Record<string, string> } }).config.Labels['berth.test']).toBe(suffix);
+    const copied = spawnSync('skopeo', ['copy', '--quiet', `oci-archive:${saved}`, `dir:${join(cli.home, `saved-dir-${suffix}`)}`], { encoding: 'utf8' });
+    expect(copied.status, copied.stderr).toBe(0);
+    const missing = await docker(['save', '-o', join(cli.home, 'none.tar'), `nothing-${suffix}`]);
+    expect(missing.stderr).toContain(`No such image: nothing-${suffix}`);
+
+    const df = await docker(['system', 'df', '--format', '{{.Type}} {{.TotalCount}}']);
+    expect(df.code, df.stderr).toBe(0);
+    expect(df.stdout).toMatch(/^Images [1-9]\d*$/m);
   }, 120_000);
 
   it('lists a running container\'s processes and usage; renames it; shows its ports; filters ps', async () => {
