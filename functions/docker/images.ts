@@ -9,6 +9,7 @@ import type { AuthEnv } from '../auth';
 import { registryHost } from '../api/app-address';
 import { dockerError } from './engine-errors';
 import { readStoredImage, renderHistory } from './image-config';
+import { matchesReference, parseImageFilters } from './image-filters';
 import { imageSave } from './image-save';
 import { parsePruneFilters } from './prune-filters';
 import { familiarBerthName, toBerthName, type BerthImageName } from './image-names';
@@ -58,8 +59,20 @@ export const imagesEngine = new Hono<AuthEnv>();
 imagesEngine.route('/', imageSave);
 
 imagesEngine.get('/json', async (c) => {
+  const f = parseImageFilters(c.req.query('filters'));
   const rows = await listTaggedImages(c.var.platform.db, c.var.actingAccountIds);
-  return c.json(renderImageSummary(rows, c.var.account.name));
+  if (f.dangling === true) return c.json([]);
+  const name = c.var.account.name;
+  const createdOf = async (ref: string) => (await findImage(c, ref)).row.createdAt.getTime();
+  const before = f.before.length ? Math.min(...(await Promise.all(f.before.map(createdOf)))) : Infinity;
+  const since = f.since.length ? Math.max(...(await Promise.all(f.since.map(createdOf)))) : -Infinity;
+  const kept = rows.filter((r) => r.createdAt.getTime() < before && r.createdAt.getTime() > since && f.reference.every((p) => matchesReference(p, familiarBerthName(r.repository, r.tag, name))));
+  let out = renderImageSummary(kept, name);
+  if (f.label.length > 0) {
+    const labelled = await Promise.all(out.map(async (img) => ((await readStoredImage(c.var.platform, kept.find((r) => r.id === img.Id)!.digest).catch(() => undefined))?.config.config?.Labels ?? {})));
+    out = out.filter((_, i) => f.label.every((l) => (l.includes('=') ? labelled[i]![l.slice(0, l.indexOf('='))] === l.slice(l.indexOf('=') + 1) : l in labelled[i]!)));
+  }
+  return c.json(out);
 });
 
 imagesEngine.get('/:name{.+}/json', async (c) => {
@@ -154,8 +167,18 @@ imagesEngine.post('/create', async (c) => {
   const from = c.req.query('fromImage');
   if (!from) throw dockerError(400, 'Cannot pull: "fromImage" is required (importing with fromSrc is not supported by Berth)');
   const ref = `${from}${c.req.query('tag') ? `:${c.req.query('tag')}` : ''}`;
-  const name = toBerthName(ref, c.var.account.name, registryHost(c.var.platform));
-  if (name) await findImage(c, ref);
+  let name = toBerthName(ref, c.var.account.name, registryHost(c.var.platform));
+  // A bare name (`alpine`) is the caller's repository when it has one, else the upstream image; a
+  // name given with Berth's host or the account's namespace must exist here.
+  const explicit = ref.startsWith(`${registryHost(c.var.platform)}/`) || ref.startsWith(`${c.var.account.name}/`);
+  if (name) {
+    try {
+      await findImage(c, ref);
+    } catch (e) {
+      if (explicit) throw e;
+      name = undefined;
+    }
+  }
   const lines = [{ status: `Pulling from ${from}`, id: c.req.query('tag') ?? 'latest' }, { status: name ? `Status: Image is up to date for ${ref}` : `Status: ${ref} is fetched by the runner when a container starts` }];
   return c.body(lines.map((l) => JSON.stringify(l)).join('\r\n') + '\r\n', 200, { 'Content-Type': 'application/json' });
 });

@@ -79,6 +79,18 @@ describe('more of the docker CLI against Berth', () => {
     const missing = await docker(['save', '-o', join(cli.home, 'none.tar'), `nothing-${suffix}`]);
     expect(missing.stderr).toContain(`No such image: nothing-${suffix}`);
 
+    // docker images filters; pull of an upstream image (fetched at run time); flags Berth cannot honour.
+    expect((await docker(['images', '-q', '--filter', 'dangling=true'])).stdout).toBe('');
+    expect((await docker(['images', '--format', '{{.Repository}}', img])).stdout).toBe(`${img}\n`);
+    expect((await docker(['images', '--format', '{{.Repository}}', '--filter', `label=berth.test=${suffix}`])).stdout).toBe(`${img}\n`);
+    expect((await docker(['images', '-q', `nothing-${suffix}`])).stdout).toBe('');
+    const pull = await docker(['pull', 'alpine']);
+    expect(pull.code, pull.stderr).toBe(0);
+    expect(pull.stdout).toContain('fetched by the runner when a container starts');
+    const readOnly = await docker(['run', '--rm', '--read-only', img, 'true']);
+    expect(readOnly.code).toBe(125);
+    expect(readOnly.stderr).toContain('Cannot create the container with --read-only: not supported by Berth');
+
     const df = await docker(['system', 'df', '--format', '{{.Type}} {{.TotalCount}}']);
     expect(df.code, df.stderr).toBe(0);
     expect(df.stdout).toMatch(/^Images [1-9]\d*$/m);

@@ -48,3 +48,17 @@ describe('the engine\'s small parsers', () => {
     expect(() => parsePsArgs('-ef; reboot')).toThrow('Invalid ps options "-ef; reboot"');
   });
 });
+
+describe('image filters', () => {
+  it('reads dangling, reference, label, before and since; refuses others', async () => {
+    const { parseImageFilters, matchesReference } = await import('../../../functions/docker/image-filters');
+    expect(parseImageFilters('{"dangling":{"true":true},"reference":{"web*":true}}')).toMatchObject({ dangling: true, reference: ['web*'] });
+    expect(() => parseImageFilters('{"dangling":["maybe"]}')).toThrow('Invalid filter "dangling=maybe"');
+    expect(() => parseImageFilters('{"colour":["red"]}')).toThrow("Invalid filter 'colour'");
+    expect(matchesReference('web', 'web:latest')).toBe(true);
+    expect(matchesReference('web:v*', 'web:v2')).toBe(true);
+    expect(matchesReference('we?', 'web:latest')).toBe(true);
+    expect(matchesReference('web', 'website:latest')).toBe(false);
+    expect(matchesReference('*', 'team/web:latest')).toBe(false);
+  });
+});
