@@ -66,3 +66,10 @@ containerCopy.put('/containers/:id/archive', async (c) => {
   }
   return c.body(null, 200);
 });
+
+/** `docker export`: the whole root filesystem, as `docker cp CTR:/ -` would give it. */
+containerCopy.get('/containers/:id/export', async (c) => {
+  const ctr = await requireContainer(c, c.req.param('id'));
+  const { body } = await fetchArchive(c, ctr, '/', false);
+  return new Response(body ?? null, { status: 200, headers: { 'Content-Type': 'application/x-tar' } });
+});

@@ -98,7 +98,7 @@ export async function statInRoot(rootfs: string, path: string): Promise<PathStat
   const { dir, name } = await resolveInRoot(rootfs, path);
   try {
     const target = name === '' ? `/proc/self/fd/${dir.fd}` : at(dir, name);
-    const st = await lstat(target).catch(() => undefined);
+    const st = await (name === '' ? dir.stat() : lstat(target)).catch(() => undefined);
     if (!st) throw new PathNotFound(`Could not find the file ${path} in container`);
     return { name: name || '/', size: st.size, mode: modeBits(st), mtime: st.mtime.toISOString(), linkTarget: st.isSymbolicLink() ? await readlink(target) : '' };
   } finally {
@@ -125,18 +125,20 @@ export async function archiveFromRoot(rootfs: string, path: string, idmap: IdMap
   const owner = (st: { uid: number; gid: number }) => ({ uid: toContainerId(idmap, st.uid), gid: toContainerId(idmap, st.gid) });
   const walk = async (parent: FileHandle, entryName: string, tarName: string): Promise<void> => {
     if (gone) return;
-    const p = entryName === '' ? `/proc/self/fd/${parent.fd}` : at(parent, entryName);
-    const st = await lstat(p).catch(() => undefined);
+    // '' is the open directory itself (the container's root): its fd, not the magic link to it.
+    const self = entryName === '';
+    const p = self ? `/proc/self/fd/${parent.fd}` : at(parent, entryName);
+    const st = await (self ? parent.stat() : lstat(p)).catch(() => undefined);
     if (!st) return; // gone while we walked
     const base = { name: tarName, mode: st.mode & 0o7777, mtime: st.mtime, ...owner(st) };
     if (st.isSymbolicLink()) return entry({ ...base, type: 'symlink', linkname: await readlink(p) });
     if (st.isDirectory()) {
-      const d = await openDir(p);
+      const d = self ? parent : await openDir(p);
       try {
         await entry({ ...base, name: `${tarName}/`, type: 'directory' });
         for (const child of (await readdir(`/proc/self/fd/${d.fd}`)).sort()) await walk(d, child, `${tarName}/${child}`);
       } finally {
-        await d.close();
+        if (!self) await d.close();
       }
       return;
     }

@@ -162,6 +162,10 @@ describe('more of the docker CLI against Berth', () => {
     expect(host.code).not.toBe(0);
     expect(host.stderr).toContain('Could not find the file');
     expect(existsSync(join(out, 'leak'))).toBe(false);
+    const exported = join(out, 'export.tar');
+    expect((await docker(['export', '-o', exported, name])).code).toBe(0);
+    const listing = spawnSync('tar', ['-tf', exported], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    expect(listing.stdout.split('\n')).toEqual(expect.arrayContaining(['./srv/made.txt', './etc/os-release']));
     const missing = await docker(['cp', `${name}:/nope`, out]);
     expect(missing.stderr).toContain('Could not find the file /nope');
 
@@ -217,6 +221,8 @@ describe('more of the docker CLI against Berth', () => {
     expect(kept.code, kept.stderr).toBe(0);
     expect((await docker(['images', '-q', img])).stdout.trim()).not.toBe('');
     expect((await docker(['rm', keep.stdout.trim()])).code).toBe(0);
+    // Containers an earlier test left behind (had it failed) would keep the image in use.
+    for (const left of (await docker(['ps', '-aq', '--filter', `ancestor=${img}`])).stdout.split('\n').filter(Boolean)) await docker(['rm', '-f', left]);
     const gone = await docker(['image', 'prune', '-a', '-f', '--filter', `label=berth.test=${suffix}`]);
     expect(gone.stdout).toContain(`untagged: ${img}:latest`);
     expect((await docker(['images', '-q', img])).stdout.trim()).toBe('');

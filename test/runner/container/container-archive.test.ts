@@ -61,3 +61,10 @@ describe('container paths resolved inside the root', () => {
     expect(await entries('/srv/sub/up/a.txt')).toEqual({ 'a.txt': 'inside\n' });
   });
 });
+
+describe('the container root itself', () => {
+  it('is a directory, archived whole', async () => {
+    expect((await statInRoot(root, '/')).mode & 2 ** 31).not.toBe(0);
+    expect(Object.keys(await entries('/'))).toEqual(expect.arrayContaining(['./', './srv/a.txt', './escape']));
+  });
+});
