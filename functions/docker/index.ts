@@ -13,6 +13,7 @@ import { diskUsage } from './disk-usage';
 import { renderDockerError } from './engine-errors';
 import { imagesEngine } from './images';
 import { login } from './login';
+import { networks } from './networks';
 import { PING_HEADERS, system } from './system';
 
 export function createDockerApp(platform: PlatformFactory): (req: Request, env?: unknown) => Promise<Response> {
@@ -46,6 +47,7 @@ export function createDockerApp(platform: PlatformFactory): (req: Request, env?:
   });
   app.route('/', system);
   app.route('/', diskUsage);
+  app.route('/', networks);
   app.route('/', buildApi);
   app.route('/images', imagesEngine);
   app.route('/', containersEngine);

@@ -119,6 +119,10 @@ describe('more of the docker CLI against Berth', () => {
     expect(Number(pids)).toBeGreaterThanOrEqual(1);
     expect(cpu).toMatch(/^\d+\.\d+%$/);
     expect((await docker(['port', name])).stdout).toBe(`8080/tcp -> 0.0.0.0:${hostPort}\n`);
+    expect((await docker(['network', 'ls', '--format', '{{.Name}} {{.Driver}}'])).stdout).toBe('bridge bridge\n');
+    const net = await docker(['network', 'inspect', 'bridge', '--format', '{{range .Containers}}{{.Name}} {{end}}']);
+    expect(net.stdout).toContain(name);
+    expect((await docker(['network', 'inspect', 'nope'])).stderr).toContain('network nope not found');
 
     const renamed = `renamed-${suffix}`;
     expect((await docker(['rename', name, renamed])).code).toBe(0);
