@@ -1,9 +1,11 @@
-// The Platform of a Node process: one shared Postgres pool, one S3 client, node:crypto for uploads.
+// The Platform of a Node process: one shared Postgres pool, one S3 client, node:crypto for uploads,
+// blob bytes piped socket to socket.
 // Both Node entries (the functions and the Docker Engine API) serve from it, so they cannot drift.
 import { createDb, type Sql } from '../db/client';
 import type { FunctionsConfig } from './config';
 import type { Platform } from './platform';
 import { createNativeUploadHasher } from './registry/native-hasher.node.ts';
+import { createDirectObjectIo } from './storage/direct-object-io.node.ts';
 import { createS3Client } from './storage/s3';
 
 export function createNodePlatform(config: FunctionsConfig): { platform: Platform; sql: Sql } {
@@ -16,6 +18,7 @@ export function createNodePlatform(config: FunctionsConfig): { platform: Platfor
     registrySecret: config.registrySecret,
     blobRedirect: config.blobRedirect && { s3: config.s3, ...config.blobRedirect },
     uploadHasher: createNativeUploadHasher(),
+    directObjectIo: createDirectObjectIo(config.s3),
     appsDomain: config.appsDomain,
     limits: { contextBytes: config.contextBytes },
   };

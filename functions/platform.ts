@@ -2,6 +2,7 @@ import type { RegistryOptions } from './registry/options';
 import type { UploadHasher } from './registry/upload-hasher';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Db } from '../db/client';
+import type { DirectObjectIo } from './storage/direct-object-io';
 import type { S3Config } from './storage/s3';
 
 /** What a request handler may use. Built per request on Workers, once per process on Node. */
@@ -17,6 +18,8 @@ export interface Platform {
   uploadHasher?: UploadHasher;
   /** When set, blob GETs redirect to presigned URLs of this S3 configuration instead of streaming. */
   blobRedirect?: { s3: S3Config; expiresInSeconds: number };
+  /** Socket-to-socket blob transfers to and from S3 (the Node entry); web streams otherwise. */
+  directObjectIo?: DirectObjectIo;
   /** Registry tunables (part size, limits); defaults suit both runtimes. */
   registry?: Partial<RegistryOptions>;
   /** Apps are reached at <app name>.<appsDomain>; derived from publicUrl when unset. */

@@ -1,20 +1,31 @@
-// The local S3-compatible server (s3rver) as its own process: `tsx infra/s3-server.ts DIR PORT BUCKET`.
-// Any credentials are accepted; requests are path-style.
+// The local S3-compatible server as its own process: `tsx infra/s3-server.ts DIR PORT BUCKET`.
+// Requests are path-style and must be signed with LOCAL_S3_CREDENTIALS (see infra/s3/).
 import { mkdirSync } from 'node:fs';
-import S3rver from 's3rver';
+import { LOCAL_S3_CREDENTIALS } from './s3/credentials';
+import { createS3Server } from './s3/server';
+import type { Credentials } from './s3/sigv4';
 
-export async function serveS3(directory: string, port: number, bucket: string): Promise<{ close(): Promise<void> }> {
+export async function serveS3(
+  directory: string,
+  port: number,
+  bucket: string,
+  credentials: Credentials[] = [LOCAL_S3_CREDENTIALS],
+): Promise<{ port: number; close(): Promise<void> }> {
   mkdirSync(directory, { recursive: true });
-  const server = new S3rver({
-    address: '127.0.0.1',
-    port,
-    directory,
-    silent: true,
-    allowMismatchedSignatures: true,
-    configureBuckets: [{ name: bucket }],
+  const server = await createS3Server({ root: directory, credentials, buckets: [bucket] });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
   });
-  await server.run();
-  return { close: () => server.close() };
+  const address = server.address();
+  return {
+    port: typeof address === 'object' && address ? address.port : port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
@@ -24,7 +35,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     process.exit(2);
   }
   const s = await serveS3(dir, Number(port), bucket);
-  console.log(`s3 ready on http://127.0.0.1:${port}`);
+  console.log(`s3 ready on http://127.0.0.1:${s.port}`);
   const stop = () => void s.close().then(() => process.exit(0));
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEmbeddedPostgres } from './postgres';
+import { LOCAL_S3_CREDENTIALS } from './s3/credentials';
 
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 /**
@@ -16,6 +17,8 @@ export function tsArgv(entry: string, args: string[] = []): [string, string[]] {
 
 export interface Services {
   env: Record<string, string>;
+  /** Process ids of the embedded servers started (for measurements), by name. */
+  pids: Record<string, number>;
   stop(): Promise<void>;
 }
 
@@ -96,6 +99,7 @@ export interface ServiceOptions {
 /** Postgres and S3: the configured ones, or embedded ones under `home`. */
 export async function startServices(o: ServiceOptions): Promise<Services> {
   const env: Record<string, string> = {};
+  const pids: Record<string, number> = {};
   const stops: (() => Promise<void>)[] = [];
   try {
     if (o.env.DATABASE_URL) {
@@ -121,10 +125,11 @@ export async function startServices(o: ServiceOptions): Promise<Services> {
         S3_ENDPOINT: `http://127.0.0.1:${o.s3Port}`,
         S3_BUCKET: bucket,
         S3_REGION: 'us-east-1',
-        S3_ACCESS_KEY_ID: 'S3RVER',
-        S3_SECRET_ACCESS_KEY: 'S3RVER',
+        S3_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
+        S3_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
         S3_FORCE_PATH_STYLE: 'true',
       });
+      if (child.pid) pids.s3 = child.pid;
       stops.push(() => stopChild(child));
     }
   } catch (err) {
@@ -133,6 +138,7 @@ export async function startServices(o: ServiceOptions): Promise<Services> {
   }
   return {
     env,
+    pids,
     async stop() {
       for (const s of stops.reverse()) await s().catch(() => {});
     },

@@ -115,6 +115,17 @@ export async function rescheduleContainersOfDeadRunners(db: Db): Promise<{ resch
 
 /** How many containers are live on the runner: its load for placement. */
 export async function countLiveContainersOn(db: Db, runnerId: string): Promise<number> {
-  const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(containers).where(and(eq(containers.runnerId, runnerId), inArray(containers.status, [...LIVE_STATUSES])));
-  return row?.n ?? 0;
+  return (await measureLiveContainersOn(db, runnerId, 0)).count;
+}
+
+/**
+ * What a runner's live containers hold: their number and the memory they reserve — their limit, or
+ * `defaultMb` for one without (it can use more, but placement counts it at that).
+ */
+export async function measureLiveContainersOn(db: Db, runnerId: string, defaultMb: number): Promise<{ count: number; memoryMb: number }> {
+  const [row] = await db
+    .select({ count: sql<number>`count(*)::int`, memoryMb: sql<number>`coalesce(sum(coalesce((${containers.spec}->>'memoryMb')::numeric, ${defaultMb})), 0)::int` })
+    .from(containers)
+    .where(and(eq(containers.runnerId, runnerId), inArray(containers.status, [...LIVE_STATUSES])));
+  return { count: row?.count ?? 0, memoryMb: row?.memoryMb ?? 0 };
 }

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, lte } from 'drizzle-orm';
 import type { Db } from '../client';
 import { logLines, type LogLine } from '../schema';
 
@@ -21,4 +21,16 @@ export async function readLogLines(db: Db, subject: LogSubject, afterId = 0, lim
     .where(and(eq(logLines.subjectKind, subject.kind), eq(logLines.subjectId, subject.id), gt(logLines.id, afterId)))
     .orderBy(asc(logLines.id))
     .limit(limit);
+}
+
+/**
+ * Keeps the newest `keep` lines of a subject and deletes the rest (a container's log retention);
+ * returns how many went.
+ */
+export async function trimLogLines(db: Db, subject: LogSubject, keep: number): Promise<number> {
+  const match = and(eq(logLines.subjectKind, subject.kind), eq(logLines.subjectId, subject.id));
+  const [edge] = await db.select({ id: logLines.id }).from(logLines).where(match).orderBy(desc(logLines.id)).offset(keep).limit(1);
+  if (!edge) return 0;
+  const gone = await db.delete(logLines).where(and(match, lte(logLines.id, edge.id))).returning({ id: logLines.id });
+  return gone.length;
 }

@@ -9,7 +9,7 @@ import type { Platform } from '../platform';
 import { contextKey } from '../storage/blob-store';
 import { uploadStream, type StreamedObject } from '../storage/stream-upload';
 import { limitBytes } from './byte-limit';
-import { entryHeader, padding, parentDirectories, parseRelativePath, TAR_END } from './folder-tar';
+import { entryHeader, fileKind, padding, parentDirectories, parseRelativePath, TAR_END } from './folder-tar';
 import { DEFAULT_CONTEXT_BYTES, MAX_DOCKERFILE_BYTES } from './limits';
 import { MultipartReader, parseBoundary } from './multipart';
 import { describeIssues } from './validation';
@@ -157,7 +157,7 @@ export async function readMultipartBuild(platform: Platform, req: Request): Prom
         // A tar header holds the size, so one file is read whole before it is written; the total
         // stays under the request's limit.
         const bytes = await reader.readBytes(limit, tooLarge);
-        await sink.write(entryHeader(path, bytes.length, 'file'));
+        await sink.write(entryHeader(path, bytes.length, fileKind(bytes)));
         await sink.write(bytes);
         await sink.write(padding(bytes.length));
         folderFiles.add(path);

@@ -1,7 +1,8 @@
 // Packs the files of a folder upload into a tar (POSIX ustar, with a PAX record for long or non-ASCII
 // paths), so the builder receives one context format whether a folder or an archive was sent.
 // Browsers send no modes or times: files are 0644, directories 0755, mtime 0, so the same folder
-// gives the same context digest.
+// gives the same context digest. A file that starts with `#!` is a script meant to run: it gets 0755,
+// as it has in the user's folder (`ENTRYPOINT ["/start.sh"]` would otherwise be refused to exec).
 import { badRequest } from '../core/errors';
 
 const enc = new TextEncoder();
@@ -49,10 +50,10 @@ function paxRecord(key: string, value: string): Uint8Array {
 }
 
 /** The header blocks for an entry: a PAX header first when the path does not fit ustar's 100 bytes. */
-export function entryHeader(path: string, size: number, kind: 'file' | 'directory'): Uint8Array {
+export function entryHeader(path: string, size: number, kind: 'file' | 'directory' | 'executable'): Uint8Array {
   const name = kind === 'directory' ? `${path}/` : path;
   const typeflag = kind === 'directory' ? '5' : '0';
-  const mode = kind === 'directory' ? 0o755 : 0o644;
+  const mode = kind === 'file' ? 0o644 : 0o755;
   if (enc.encode(name).length <= 100 && /^[\x20-\x7e]*$/.test(name)) return header(name, size, typeflag, mode);
   const record = paxRecord('path', name);
   const out = new Uint8Array(512 + record.length + padding(record.length).length + 512);
@@ -78,4 +79,9 @@ export function parentDirectories(path: string, written: Set<string>): string[] 
     }
   }
   return out;
+}
+
+/** A folder file's kind for its mode: a script (`#!` first) is executable. */
+export function fileKind(bytes: Uint8Array): 'file' | 'executable' {
+  return bytes.length >= 2 && bytes[0] === 0x23 && bytes[1] === 0x21 ? 'executable' : 'file';
 }

@@ -57,9 +57,16 @@ export async function readBlob(rc: RegistryContext, rawName: string, rawDigest: 
     const url = await presignGetUrl({ config: redirect.s3, key: blobKey(digest), expiresInSeconds: redirect.expiresInSeconds });
     return new Response(null, { status: 307, headers: { Location: url, 'Docker-Content-Digest': digest, 'Content-Length': '0' } });
   }
+  const status = range ? 206 : 200;
+  if (range) headers['Content-Range'] = `bytes ${range.start}-${range.end}/${blob.size}`;
+  const direct = rc.platform.directObjectIo;
+  if (direct) {
+    const sent = await direct.download(rc.c, blobKey(digest), range, status, headers);
+    if (sent) return sent;
+    throw registryError(404, 'BLOB_UNKNOWN', `Blob "${digest}" is missing from storage`, { digest });
+  }
   const obj = await rc.store.get(blobKey(digest), range);
   if (!obj) throw registryError(404, 'BLOB_UNKNOWN', `Blob "${digest}" is missing from storage`, { digest });
   headers['Content-Length'] = String(obj.contentLength);
-  if (range) headers['Content-Range'] = `bytes ${range.start}-${range.end}/${blob.size}`;
-  return new Response(obj.body, { status: range ? 206 : 200, headers });
+  return new Response(obj.body, { status, headers });
 }

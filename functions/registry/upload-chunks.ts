@@ -100,17 +100,24 @@ export async function receiveFirstChunk(rc: RegistryContext, name: string, u: Up
   const hash = rc.hasher.start(u.id);
   const key = `uploads/${u.id}/pending-${length}`;
   let received = 0;
-  const body = (rc.c.req.raw.body ?? new ReadableStream({ start: (c) => c.close() })).pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, out) {
-        received += chunk.length;
-        hash.update(chunk);
-        out.enqueue(chunk);
-      },
-    }),
-  );
   try {
-    await rc.store.put(key, body, length);
+    const direct = rc.platform.directObjectIo?.upload(rc.c, key, length, (chunk) => {
+      received += chunk.length;
+      hash.update(chunk);
+    });
+    if (direct) await direct;
+    else {
+      const body = (rc.c.req.raw.body ?? new ReadableStream({ start: (c) => c.close() })).pipeThrough(
+        new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, out) {
+            received += chunk.length;
+            hash.update(chunk);
+            out.enqueue(chunk);
+          },
+        }),
+      );
+      await rc.store.put(key, body, length);
+    }
   } catch {
     await rc.store.delete(key).catch(() => {});
     throw registryError(400, 'BLOB_UPLOAD_INVALID', `Chunk refused: received ${received} of the ${length} bytes declared; the upload stays at byte 0`, { offset: 0 });

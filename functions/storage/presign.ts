@@ -1,5 +1,6 @@
-// Presigned S3 GET URLs (AWS Signature Version 4, query-string form) with WebCrypto, so blob reads
-// can redirect a client to S3 instead of streaming through the functions.
+// Presigned S3 URLs (AWS Signature Version 4, query-string form) with WebCrypto, so blob reads can
+// redirect a client to S3 instead of streaming through the functions, and the Node entry can stream
+// bytes to and from S3 over plain HTTP without signing each request's headers.
 import { toHex } from '../core/hash';
 import type { S3Config } from './s3';
 
@@ -34,7 +35,12 @@ export interface PresignInput {
 }
 
 /** A URL that GETs `key` without other credentials until it expires. */
-export async function presignGetUrl(p: PresignInput): Promise<string> {
+export function presignGetUrl(p: PresignInput): Promise<string> {
+  return presignUrl('GET', p);
+}
+
+/** A URL for `method` on `key` (a PUT's body is unsigned: its length and digest are checked apart). */
+export async function presignUrl(method: 'GET' | 'PUT', p: PresignInput): Promise<string> {
   const { config } = p;
   const base = new URL(config.endpoint ?? `https://s3.${config.region}.amazonaws.com`);
   let host = base.host;
@@ -57,7 +63,7 @@ export async function presignGetUrl(p: PresignInput): Promise<string> {
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([k, v]) => `${k}=${v}`)
     .join('&');
-  const canonicalRequest = ['GET', path, canonicalQuery, `host:${host}\n`, 'host', 'UNSIGNED-PAYLOAD'].join('\n');
+  const canonicalRequest = [method, path, canonicalQuery, `host:${host}\n`, 'host', 'UNSIGNED-PAYLOAD'].join('\n');
   const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, await sha256Hex(canonicalRequest)].join('\n');
   let key = await hmac(`AWS4${config.secretAccessKey}`, day);
   for (const part of [config.region, 's3', 'aws4_request']) key = await hmac(key, part);

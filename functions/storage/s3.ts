@@ -7,7 +7,7 @@ export interface S3Config {
   bucket: string;
   accessKeyId: string;
   secretAccessKey: string;
-  /** s3rver and MinIO want path-style addressing. */
+  /** The embedded S3 server and MinIO want path-style addressing. */
   forcePathStyle: boolean;
 }
 
@@ -17,7 +17,7 @@ export interface S3Config {
  * framing inside the object.
  */
 export function createS3Client(config: S3Config): S3Client {
-  return new S3Client({
+  const client = new S3Client({
     endpoint: config.endpoint,
     region: config.region,
     forcePathStyle: config.forcePathStyle,
@@ -26,7 +26,24 @@ export function createS3Client(config: S3Config): S3Client {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const request = args.request as { headers?: Record<string, string>; body?: unknown };
+      const body = request.body;
+      if (request.headers && body instanceof Uint8Array && body.length >= UNSIGNED_FROM_BYTES) request.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+      return next(args);
+    },
+    { step: 'build', name: 'berthUnsignedPayload' },
+  );
+  return client;
 }
+
+/**
+ * Bodies from this size up are sent with an unsigned payload: the signer would otherwise hash every
+ * part (and the server hash it again) only to prove bytes that Berth verifies by digest anyway.
+ * Content-Length stays signed; TLS protects the bytes in transit to real S3.
+ */
+const UNSIGNED_FROM_BYTES = 64 * 1024;
 
 /** Reads S3 settings from an env-like record (process.env on Node, bindings on Workers). */
 export function readS3Config(env: Record<string, string | undefined>): S3Config {

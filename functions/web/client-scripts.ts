@@ -101,3 +101,29 @@ export const NEW_BUILD_JS = `
   });
 })();
 `;
+
+/** Follows the output of one or more containers (the API's SSE), newest 2000 lines kept on screen. */
+export const FOLLOW_LOGS_JS = `
+window.berthFollowLogs = function (sourcesJson, root) {
+  var sources = JSON.parse(sourcesJson);
+  var log = root.querySelector('pre.log');
+  var lines = [];
+  var pending = false;
+  function render() {
+    pending = false;
+    var atEnd = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
+    if (lines.length > 2000) lines = lines.slice(lines.length - 2000);
+    log.textContent = lines.join('\\n');
+    if (atEnd) log.scrollTop = log.scrollHeight;
+  }
+  sources.forEach(function (s) {
+    var es = new EventSource('/api/v1/containers/' + encodeURIComponent(s.id) + '/logs?follow=true');
+    es.addEventListener('log', function (e) {
+      var d = JSON.parse(e.data);
+      lines.push((sources.length > 1 ? s.name + ' | ' : '') + d.line);
+      if (!pending) { pending = true; requestAnimationFrame(render); }
+    });
+    es.addEventListener('end', function () { es.close(); });
+  });
+};
+`;

@@ -43,7 +43,7 @@ export const SignUpForm: FC<{ error?: string; name?: string }> = ({ error, name 
 
 const Status: FC<{ s: string }> = ({ s }) => <span class={`status ${s}`}>{s}</span>;
 
-export const Dashboard: FC<{ apps: (App & { owner: string; address: string })[]; builds: BuildWithApp[] }> = ({ apps, builds }) => (
+export const Dashboard: FC<{ apps: (App & { owner: string; address: string })[]; builds: BuildWithApp[]; containers: unknown }> = ({ apps, builds, containers }) => (
   <>
     <div class="card">
       <h2>Apps</h2>
@@ -56,13 +56,17 @@ export const Dashboard: FC<{ apps: (App & { owner: string; address: string })[];
           <tr><th>Name</th><th>Owner</th><th>Address</th></tr>
           {apps.map((a) => (
             <tr data-app={a.name}>
-              <td>{a.name}</td>
+              <td><a href={`/apps/${a.name}`}>{a.name}</a></td>
               <td>{a.owner}</td>
               <td><a href={a.address}>{a.address}</a></td>
             </tr>
           ))}
         </table>
       )}
+    </div>
+    <div class="card">
+      <h2>Containers</h2>
+      {containers as never}
     </div>
     <div class="card">
       <h2>Builds</h2>

@@ -1,10 +1,13 @@
-// The web UI: sign-in and sign-up, a list of one's apps and builds, /new to upload a Dockerfile and a
-// context and watch the build, and a page per build. Server-rendered; the uploads go through the API.
+// The web UI: sign-in and sign-up, a list of one's apps, containers and builds, /new to upload a
+// Dockerfile and a context and watch the build, and a page per build, app and container.
+// Server-rendered; the uploads go through the API.
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { getCookie } from 'hono/cookie';
 import { findAccountByName, findAccountByToken } from '../../db/queries/accounts';
-import { listAppsFor } from '../../db/queries/apps';
+import { findAppFor, listAppsFor } from '../../db/queries/apps';
+import { findContainerFor, listContainersFor, listContainersOfApp } from '../../db/queries/containers';
+import { listDeployments } from '../../db/queries/deployments';
 import { findBuildFor, listBuildsFor } from '../../db/queries/build-listing';
 import { listActingAccountIds } from '../../db/queries/memberships';
 import { createSession, deleteSession } from '../../db/queries/sessions';
@@ -14,13 +17,14 @@ import { SESSION_COOKIE } from '../auth';
 import { NAME_PATTERN } from '../api/schemas';
 import { HttpError } from '../core/errors';
 import { verifyPassword } from '../core/password';
+import { AppPage, ContainerPage, ContainerTable } from './app-pages';
 import { Layout } from './layout';
 import { BuildPage, Dashboard, NewBuild, SignInForm, SignUpForm } from './pages';
 import { clearSessionCookie, isSameOrigin, loadViewer, setSessionCookie, type WebEnv } from './session';
 
 export const web = new Hono<WebEnv>();
 // Mounted at the root beside the API and the registry: guard only the pages' own paths.
-for (const path of ['/', '/signin', '/signup', '/signout', '/new', '/builds/*']) web.use(path, loadViewer);
+for (const path of ['/', '/signin', '/signup', '/signout', '/new', '/builds/*', '/apps/*', '/containers/*']) web.use(path, loadViewer);
 const formLimit = bodyLimit({
   maxSize: 64 * 1024,
   onError: () => {
@@ -57,8 +61,16 @@ web.get('/', async (c) => {
   if (!v) return c.redirect('/signin');
   const db = c.var.platform.db;
   const ids = await listActingAccountIds(db, v.account);
-  const [apps, builds] = await Promise.all([listAppsFor(db, ids, { limit: 50 }), listBuildsFor(db, ids, { limit: 20 })]);
-  return page(c, 'Your apps', <Dashboard apps={apps.map((a) => ({ ...a, address: appAddress(c.var.platform, a.name) }))} builds={builds.map((b) => ({ ...b, imageRef: pullableImageRef(c.var.platform, b.imageRef) }))} />);
+  const [apps, builds, running] = await Promise.all([listAppsFor(db, ids, { limit: 50 }), listBuildsFor(db, ids, { limit: 20 }), listContainersFor(db, ids, { limit: 50, all: false })]);
+  return page(
+    c,
+    'Your apps',
+    <Dashboard
+      apps={apps.map((a) => ({ ...a, address: appAddress(c.var.platform, a.name) }))}
+      builds={builds.map((b) => ({ ...b, imageRef: pullableImageRef(c.var.platform, b.imageRef) }))}
+      containers={<ContainerTable rows={running} />}
+    />,
+  );
 });
 
 web.get('/signin', (c) => (c.var.viewer ? c.redirect('/') : page(c, 'Sign in', <SignInForm next={safeNext(c.req.query('next'))} />)));
@@ -130,4 +142,29 @@ web.get('/builds/:id', async (c) => {
   const build = id.length <= 100 ? await findBuildFor(c.var.platform.db, ids, id) : undefined;
   if (!build) return page(c, 'Not found', <div class="card"><h1>Build not found</h1><p>No build "{id}" among yours. <a href="/">Back to your builds</a>.</p></div>, 404);
   return page(c, `Build ${build.id}`, <BuildPage build={build} />);
+});
+
+const notFound = (c: Context<WebEnv>, what: string, name: string) =>
+  page(c, 'Not found', <div class="card"><h1>{what} not found</h1><p>No {what.toLowerCase()} "{name}" among yours. <a href="/">Back to your apps</a>.</p></div>, 404);
+
+web.get('/apps/:name', async (c) => {
+  const v = requireViewer(c);
+  const name = c.req.param('name');
+  if (!v) return c.redirect(`/signin?next=${encodeURIComponent(`/apps/${name}`)}`);
+  const db = c.var.platform.db;
+  const ids = await listActingAccountIds(db, v.account);
+  const app = name.length <= 100 ? await findAppFor(db, ids, name) : undefined;
+  if (!app) return notFound(c, 'App', name);
+  const [deployments, containers] = await Promise.all([listDeployments(db, app.id, { limit: 10 }), listContainersOfApp(db, app.id)]);
+  return page(c, app.name, <AppPage app={app} address={appAddress(c.var.platform, app.name)} deployments={deployments} containers={containers} />);
+});
+
+web.get('/containers/:id', async (c) => {
+  const v = requireViewer(c);
+  const id = c.req.param('id');
+  if (!v) return c.redirect(`/signin?next=${encodeURIComponent(`/containers/${id}`)}`);
+  const ids = await listActingAccountIds(c.var.platform.db, v.account);
+  const ctr = id.length <= 128 ? await findContainerFor(c.var.platform.db, ids, id) : undefined;
+  if (!ctr || ctr.status === 'removed') return notFound(c, 'Container', id);
+  return page(c, ctr.name, <ContainerPage c={ctr} />);
 });

@@ -22,6 +22,8 @@ export interface BuilderEnv {
   sandbox: { networkSettings: NetworkSettings; resolvConf: string; resources?: Resources };
   /** Each RUN's time limit (the build's own timeout covers the rest). */
   runTimeoutMs?: number;
+  /** What one RUN step may write to its layer, in bytes. */
+  diskLimitBytes?: number;
 }
 
 export interface BuildRequest {

@@ -9,6 +9,7 @@ import { createS3Client, readS3Config } from '../../functions/storage/s3';
 import { LayerStore } from '../image/layer-store';
 import { createUpstreamPuller } from '../image/upstream-registry';
 import { buildResolvConf } from '../sandbox/cni-config';
+import { parseDiskLimit } from '../sandbox/disk-watch';
 import { DEFAULT_IDMAP } from '../sandbox/idmap';
 import type { JobHandler } from '../queue/worker';
 import type { BuilderEnv } from './build-env';
@@ -95,6 +96,7 @@ export function createBuilder(s: BuilderSettings): { handler: JobHandler; makeEn
         },
       },
       runTimeoutMs: s.env.BERTH_RUN_TIMEOUT_MS ? Number(s.env.BERTH_RUN_TIMEOUT_MS) : undefined,
+      diskLimitBytes: parseDiskLimit(s.env.BERTH_BUILD_DISK_GB, 20),
     };
   };
   const handler = createBuildHandler(makeEnv, { runnerId: s.runnerId, timeoutMs: Number(s.env.BERTH_BUILD_TIMEOUT_MS ?? 3_600_000) });

@@ -3,10 +3,11 @@
 // instruction's --mount and --network, its output streamed into the build log.
 import { createHash } from 'node:crypto';
 import { chown, lstat, mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { RunInstruction } from '../../functions/core/dockerfile/instructions';
 import type { ContainerConfig } from '../../functions/core/oci/types';
 import { toHostId } from '../sandbox/idmap';
+import { measureDiskUse, watchDiskUse } from '../sandbox/disk-watch';
 import { runSandboxed } from '../sandbox/run';
 import type { ExtraMount } from '../sandbox/spec';
 import { BuildCancelledError, BuildStepError, type BuilderEnv, type BuildRequest } from './build-env';
@@ -111,6 +112,13 @@ async function runStep(
   // belong to the run, not to the layer (Docker keeps them out too).
   const mountPoints: string[] = [];
   for (const f of INJECTED_FILES) if (!(await lstat(await resolveInRoot(rootfs, f)).catch(() => undefined))) mountPoints.push(f);
+  // What the step writes is capped (BERTH_BUILD_DISK_GB): past it the step is ended, named as the cause.
+  const diskStop = new AbortController();
+  let diskUsed = 0;
+  const disk = watchDiskUse(join(dirname(rootfs), 'upper'), env.diskLimitBytes ?? DEFAULT_STEP_DISK_BYTES, (bytes) => {
+    diskUsed = bytes;
+    diskStop.abort();
+  });
   const result = await runSandboxed({
     home: env.home,
     rootfs,
@@ -122,10 +130,21 @@ async function runStep(
     mounts,
     resources: env.sandbox.resources,
     timeoutMs: env.runTimeoutMs,
-    signal: req.signal,
+    signal: AbortSignal.any([req.signal, diskStop.signal]),
     idmap: env.idmap,
     onOutput: (stream, line) => req.log.line(line, stream),
-  });
+  }).finally(() => disk.stop());
+  // A quick writer finishes between two looks: one more, now that it is done.
+  if (!diskStop.signal.aborted && !req.signal.aborted) {
+    const bytes = await measureDiskUse(join(dirname(rootfs), 'upper'));
+    if (bytes !== undefined && bytes > (env.diskLimitBytes ?? DEFAULT_STEP_DISK_BYTES)) {
+      diskUsed = bytes;
+      diskStop.abort();
+    }
+  }
+  if (diskStop.signal.aborted && !req.signal.aborted) {
+    throw new BuildStepError(`The command '${clip(effect.argv.join(' '))}' wrote ${formatGiB(diskUsed)} to the image, more than the ${formatGiB(env.diskLimitBytes ?? DEFAULT_STEP_DISK_BYTES)} a step may write`);
+  }
   for (const f of mountPoints) {
     const host = await resolveInRoot(rootfs, f);
     const st = await lstat(host).catch(() => undefined);
@@ -133,7 +152,17 @@ async function runStep(
   }
   if (req.signal.aborted) throw new BuildCancelledError('Build cancelled');
   if (result.exitCode !== 0) {
-    const cmd = effect.argv.join(' ');
-    throw new BuildStepError(`The command '${cmd.length > 200 ? `${cmd.slice(0, 200)}…` : cmd}' returned a non-zero code: ${result.exitCode}${result.reason ? ` (${result.reason})` : ''}`);
+    throw new BuildStepError(`The command '${clip(effect.argv.join(' '))}' returned a non-zero code: ${result.exitCode}${result.reason ? ` (${result.reason})` : ''}`);
   }
+}
+
+/** What a RUN step may write to its layer unless configured (BERTH_BUILD_DISK_GB). */
+export const DEFAULT_STEP_DISK_BYTES = 20 * 1024 ** 3;
+
+function clip(cmd: string): string {
+  return cmd.length > 200 ? `${cmd.slice(0, 200)}…` : cmd;
+}
+
+function formatGiB(bytes: number): string {
+  return `${(bytes / 1024 ** 3).toFixed(bytes < 1024 ** 3 ? 2 : 1)} GiB`;
 }

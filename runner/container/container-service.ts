@@ -3,7 +3,7 @@
 // truth for what should run; runc and the state dirs under the runner's home are the truth for what
 // does. Writes after placement are guarded by runner_id (see db/queries/container-runs.ts).
 import type { Db } from '../../db/client';
-import { appendLogLines } from '../../db/queries/logs';
+import { appendLogLines, trimLogLines } from '../../db/queries/logs';
 import {
   listLiveContainersOn,
   markContainerExited,
@@ -39,6 +39,10 @@ export interface ContainerServiceOptions {
   onAdopted?: (runcId: string, diffIds: string[]) => Promise<void>;
   log?: (msg: string) => void;
   defaultPidsLimit?: number;
+  /** Log lines kept in Postgres per container (the newest); default 20000. */
+  keepLogLines?: number;
+  /** What a container may write to its own filesystem, in bytes (default in supervisor.ts). */
+  diskLimitBytes?: number;
 }
 
 /** What the API stores in containers.spec. */
@@ -126,7 +130,10 @@ export class ContainerService {
     this.options = o;
     const { db, runnerId } = o;
     const warn = (what: string) => (e: unknown) => o.log?.(`${what}: ${(e as Error).message}`);
+    const keepLogLines = o.keepLogLines ?? 20_000;
+    const linesSinceTrim = new Map<string, number>();
     this.supervisor = new Supervisor({
+      ...(o.diskLimitBytes ? { diskLimitBytes: o.diskLimitBytes } : {}),
       home: o.home,
       runc: o.runc,
       idmap: o.idmap,
@@ -134,7 +141,17 @@ export class ContainerService {
       resolvConf: o.resolvConf,
       log: o.log,
       events: {
-        onLogs: (key, lines) => appendLogLines(db, { kind: 'container', id: key }, lines.map((l) => ({ stream: l.stream, line: l.line, at: l.at }))),
+        onLogs: async (key, lines) => {
+          const subject = { kind: 'container' as const, id: key };
+          await appendLogLines(db, subject, lines.map((l) => ({ stream: l.stream, line: l.line, at: l.at })));
+          // Retention: a chatty container's lines are trimmed to the newest ones now and then.
+          const n = (linesSinceTrim.get(key) ?? 0) + lines.length;
+          linesSinceTrim.set(key, n);
+          if (n >= keepLogLines / 10) {
+            linesSinceTrim.set(key, 0);
+            await trimLogLines(db, subject, keepLogLines).catch(warn(`container ${key}: trimming logs`));
+          }
+        },
         onRunning: async (key, info) => {
           await markContainerRunning(db, key, runnerId, { pid: info.pid, ipAddress: info.address, ports: fromPortMappings(info.ports), restartCount: info.restartCount, health: info.health }).catch(warn(`container ${key}`));
         },

@@ -1,8 +1,9 @@
 // Job handlers for containers: 'run' places and starts one here, 'stop', 'remove', 'exec' and 'signal' act on
 // one placed here (their jobs carry this runner's id). Payloads are checked: a job row is input.
 import type { Db } from '../../db/client';
-import { countLiveContainersOn, getContainer, markContainerExited, markContainerRemoved, placeContainer, setContainerStopping } from '../../db/queries/container-runs';
+import { measureLiveContainersOn, getContainer, markContainerExited, markContainerRemoved, placeContainer, setContainerStopping } from '../../db/queries/container-runs';
 import { withLease } from '../../db/queries/jobs';
+import { setContainerStatus } from '../../db/queries/containers';
 import { RetryableError, type JobHandler } from '../queue/worker';
 import { runcIdFor } from './container-files';
 import type { ContainerService } from './container-service';
@@ -28,7 +29,15 @@ export interface ContainerHandlerOptions {
   home: string;
   /** Containers this runner takes before it lets others place new ones. */
   maxContainers: number;
+  /** Memory the runner's containers may reserve in all (their limits; `defaultMemoryMb` for one without). */
+  memoryMb: number;
+  defaultMemoryMb: number;
   ready: Promise<unknown>;
+}
+
+function memoryOf(row: { spec: unknown }): number | undefined {
+  const mb = (row.spec as { memoryMb?: unknown } | null)?.memoryMb;
+  return typeof mb === 'number' && mb > 0 ? mb : undefined;
 }
 
 export function createContainerHandlers(o: ContainerHandlerOptions): Record<string, JobHandler> {
@@ -40,7 +49,16 @@ export function createContainerHandlers(o: ContainerHandlerOptions): Record<stri
     const row = await getContainer(db, id);
     if (!row) throw new Error(`Cannot run container "${id}": it does not exist`);
     if (row.status === 'removed') return { skipped: 'removed' };
-    if ((await countLiveContainersOn(db, runnerId)) >= o.maxContainers) throw new RetryableError(`Cannot run container "${id}" here: runner ${runnerId} is full`);
+    const held = await measureLiveContainersOn(db, runnerId, o.defaultMemoryMb);
+    if (held.count >= o.maxContainers) throw new RetryableError(`Cannot run container "${id}" here: runner ${runnerId} is full (${held.count} containers)`);
+    const wantMb = memoryOf(row) ?? o.defaultMemoryMb;
+    if (wantMb > o.memoryMb) {
+      // No waiting helps (runners of a pool are alike): the container is dead, saying why.
+      const reason = `Cannot run container "${id}": it asks for ${wantMb} MiB of memory, more than a runner has (${o.memoryMb} MiB)`;
+      await withLease(db, lease, (tx: Db) => setContainerStatus(tx, id, 'dead', { exitReason: reason, finishedAt: new Date() }));
+      throw new Error(reason);
+    }
+    if (held.memoryMb + wantMb > o.memoryMb) throw new RetryableError(`Cannot run container "${id}" here: runner ${runnerId} has ${o.memoryMb - held.memoryMb} MiB of memory free, it asks for ${wantMb}`);
     const placed = await withLease(db, lease, (tx) => placeContainer(tx, id, runnerId));
     if (!placed) throw new Error(`Cannot run container "${id}": it is ${row.status}${row.runnerId ? ` on runner ${row.runnerId}` : ''}`);
     // A start that failed before the process ran (runc or network set-up) is tried once more: start()

@@ -1,7 +1,13 @@
 // Follows a container's stdout/stderr files (the container writes them directly through the fds its
 // shim handed runc, so nothing is lost while the runner is down). Offsets are saved after each batch
 // is delivered, so a restarted runner resumes where the last delivered line ended.
+//
+// Rotation: the container holds the files open for appending, so they cannot be renamed or cut
+// without losing what it writes meanwhile. Instead, once the delivered part has grown by
+// `reclaimBytes`, its disk blocks are freed by punching a hole (fallocate): offsets stay valid for the
+// tail and for attach sessions, the file only becomes sparse. The holes are saved with the offsets.
 import { open, readFile, writeFile, rename } from 'node:fs/promises';
+import { runCommand } from '../sandbox/exec';
 
 export interface LogLineOut {
   stream: 'stdout' | 'stderr';
@@ -18,6 +24,16 @@ export interface LogTailOptions {
   /** Called with each batch; the offset advances only once it resolves. */
   deliver: (lines: LogLineOut[]) => Promise<void>;
   intervalMs?: number;
+  /** Free the disk blocks of delivered output each time this much more has been delivered (0: never). */
+  reclaimBytes?: number;
+}
+
+export const DEFAULT_RECLAIM_BYTES = 8 * 1024 * 1024;
+
+/** Where a file's data starts after punching holes: 4 KiB blocks, below `delivered`. */
+export function nextHoleEnd(delivered: number, punched: number, reclaimBytes: number): number | undefined {
+  const end = Math.floor(delivered / 4096) * 4096;
+  return reclaimBytes > 0 && end - punched >= reclaimBytes ? end : undefined;
 }
 
 interface Cursor {
@@ -52,14 +68,18 @@ export class LogTail {
   private timer: NodeJS.Timeout | undefined;
   private busy: Promise<void> = Promise.resolve();
   private stopped = false;
+  /** Bytes at the start of each file already given back to the disk. */
+  readonly holes: Record<'stdout' | 'stderr', number> = { stdout: 0, stderr: 0 };
 
   constructor(private readonly o: LogTailOptions) {}
 
   async start(): Promise<void> {
     try {
-      const saved = JSON.parse(await readFile(this.o.offsetsFile, 'utf8')) as Record<'stdout' | 'stderr', number>;
+      const saved = JSON.parse(await readFile(this.o.offsetsFile, 'utf8')) as Record<'stdout' | 'stderr', number> & { holes?: Record<'stdout' | 'stderr', number> };
       this.cursors.stdout.offset = saved.stdout ?? 0;
       this.cursors.stderr.offset = saved.stderr ?? 0;
+      this.holes.stdout = saved.holes?.stdout ?? 0;
+      this.holes.stderr = saved.holes?.stderr ?? 0;
     } catch {
       // first start: from the beginning
     }
@@ -112,8 +132,20 @@ export class LogTail {
       stderr: next.stderr.offset - Buffer.byteLength(next.stderr.partial),
     };
     this.cursors = next;
-    await writeFile(`${this.o.offsetsFile}.tmp`, JSON.stringify(saved));
+    await this.reclaim(saved);
+    await writeFile(`${this.o.offsetsFile}.tmp`, JSON.stringify({ ...saved, holes: this.holes }));
     await rename(`${this.o.offsetsFile}.tmp`, this.o.offsetsFile);
+  }
+
+  private async reclaim(delivered: Record<'stdout' | 'stderr', number>): Promise<void> {
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const end = nextHoleEnd(delivered[stream], this.holes[stream], this.o.reclaimBytes ?? DEFAULT_RECLAIM_BYTES);
+      if (end === undefined) continue;
+      const r = await runCommand(['fallocate', '--punch-hole', '--offset', '0', '--length', String(end), this.o.files[stream]]);
+      // A filesystem without hole punching keeps the file whole; the next size step tries again.
+      this.holes[stream] = end;
+      if (r.code !== 0) return;
+    }
   }
 
   /** Stops following after delivering everything written so far. */

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:net';
+import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createDb } from '../../db/client';
 import { rescheduleContainersOfDeadRunners } from '../../db/queries/container-runs';
@@ -14,6 +15,7 @@ import { buildResolvConf } from '../sandbox/cni-config';
 import { DEFAULT_IDMAP } from '../sandbox/idmap';
 import { DEFAULT_RUNC } from '../sandbox/runc';
 import type { JobHandler } from '../queue/worker';
+import { parseDiskLimit } from '../sandbox/disk-watch';
 import { serveAttach } from './attach';
 import { ContainerService } from './container-service';
 import { answerArchive, answerQuery, prepareExtract } from './container-query';
@@ -50,6 +52,8 @@ export function createContainerRuntime(config: ContainerRuntimeConfig, env: Node
       stateDir: join(config.home, 'cni'),
     },
     resolvConf: buildResolvConf(hostResolv, ['1.1.1.1', '9.9.9.9']),
+    diskLimitBytes: parseDiskLimit(env.BERTH_CONTAINER_DISK_GB, 10),
+    ...(env.BERTH_CONTAINER_LOG_LINES ? { keepLogLines: Math.max(100, Number(env.BERTH_CONTAINER_LOG_LINES) || 20_000) } : {}),
     resolveImage: async (ref, digest, holder) => {
       const image = await resolveImage({ db, blobs, layers }, ref, digest);
       // Eviction skips layers under a lease; the lease lives until the container is removed.
@@ -85,7 +89,16 @@ export function createContainerRuntime(config: ContainerRuntimeConfig, env: Node
   }, Number(env.BERTH_RESCHEDULE_MS ?? 5_000));
   timer.unref();
   const handlers = {
-    ...createContainerHandlers({ service, runnerId: config.id, home: config.home, maxContainers: Number(env.BERTH_RUNNER_MAX_CONTAINERS ?? 50), ready }),
+    ...createContainerHandlers({
+      service,
+      runnerId: config.id,
+      home: config.home,
+      maxContainers: Number(env.BERTH_RUNNER_MAX_CONTAINERS ?? 50),
+      // Memory for containers: what the machine has, less 512 MiB for the runner and the system.
+      memoryMb: Number(env.BERTH_RUNNER_MEMORY_MB ?? Math.max(256, Math.floor(totalmem() / 1024 / 1024) - 512)),
+      defaultMemoryMb: Number(env.BERTH_CONTAINER_DEFAULT_MEMORY_MB ?? 256),
+      ready,
+    }),
     deploy: createDeployHandler(),
   };
   return {

@@ -13,6 +13,7 @@ import { buildHandshakeHook } from '../sandbox/handshake';
 import type { IdMap } from '../sandbox/idmap';
 import { attachNetwork, detachNetwork, pinNetns, unpinNetns } from '../sandbox/network';
 import { describeOverlay, listMountsUnder, mountOverlay, removeOverlay } from '../sandbox/overlay';
+import { watchDiskUse, type DiskWatch } from '../sandbox/disk-watch';
 import { deleteContainer, killContainer, type Runc } from '../sandbox/runc';
 import { buildRuntimeSpec } from '../sandbox/spec';
 import { describeRunResult } from '../sandbox/verdict';
@@ -65,6 +66,8 @@ export interface SupervisorOptions {
   log?: (msg: string) => void;
   /** Called at each start phase (benchmarks). */
   trace?: (phase: string) => void;
+  /** What a container may write to its own filesystem (its overlay's upper dir), in bytes. */
+  diskLimitBytes?: number;
 }
 
 interface Managed {
@@ -86,9 +89,16 @@ interface Managed {
   spawnOffsets?: LogOffsets;
   /** Attach sessions still reading the last output: removal waits for them. */
   draining: Set<Promise<void>>;
+  /** Watches what the container writes to its filesystem (see disk-watch.ts). */
+  disk?: DiskWatch;
+  /** Set when the disk cap ended it: the exit reason says so. */
+  diskExceeded?: number;
 }
 
 const WATCH_MS = 100;
+
+/** What a container may write to its own filesystem unless configured (BERTH_CONTAINER_DISK_GB). */
+export const DEFAULT_CONTAINER_DISK_BYTES = 10 * 1024 ** 3;
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve!: () => void;
@@ -287,6 +297,12 @@ export class Supervisor {
 
   private watch(m: Managed) {
     clearInterval(m.watcher);
+    m.disk?.stop();
+    m.disk = watchDiskUse(describeOverlay(m.paths.rootfsDir).upper, this.o.diskLimitBytes ?? DEFAULT_CONTAINER_DISK_BYTES, (bytes) => {
+      m.diskExceeded = bytes;
+      this.o.log?.(`container ${m.meta.key}: wrote ${bytes} bytes to its filesystem, past its cap: killed`);
+      void killContainer(this.o.runc, m.meta.runcId, 'SIGKILL', true).catch(() => {});
+    });
     let checking = false;
     m.watcher = setInterval(() => {
       if (checking) return;
@@ -323,6 +339,11 @@ export class Supervisor {
     m.health = undefined;
     const verdict = await readCgroupVerdict(meta.runcId);
     const result = describeRunResult({ exitCode, memoryBytes: meta.resources.memoryBytes, pidsLimit: meta.resources.pidsLimit, verdict, durationMs: Date.now() - m.startedAt });
+    m.disk?.stop();
+    if (m.diskExceeded !== undefined) {
+      result.reason = `killed: it wrote ${(m.diskExceeded / 1024 ** 3).toFixed(2)} GiB to its filesystem, more than its ${((this.o.diskLimitBytes ?? DEFAULT_CONTAINER_DISK_BYTES) / 1024 ** 3).toFixed(2)} GiB`;
+      m.diskExceeded = undefined;
+    }
     await this.teardownRuntime(meta, true);
     await m.tail.poll(true).catch(() => {});
     const policy = parseRestartPolicy(meta.restartPolicy);
@@ -401,6 +422,7 @@ export class Supervisor {
     if (!m) return;
     if (m.state !== 'exited') await this.stop(key, { graceMs: 0, signal: 'SIGKILL' });
     clearInterval(m.watcher);
+    m.disk?.stop();
     // Attach sessions read the last output from the files about to go.
     await Promise.race([Promise.all(m.draining), new Promise((r) => setTimeout(r, 2_000).unref())]);
     await m.tail.stop();
@@ -416,6 +438,7 @@ export class Supervisor {
     const m = this.managed.get(key);
     if (!m) return;
     clearInterval(m.watcher);
+    m.disk?.stop();
     clearTimeout(m.restartTimer);
     m.health?.stop();
     await m.tail.stop();
@@ -446,7 +469,8 @@ export class Supervisor {
     if (req.from === 'start' && (!m || m.state === 'exited' || !m.spawnOffsets)) m = await this.waitForLaunch(key, gone);
     if (!m || (req.from !== 'start' && m.state !== 'running')) throw new Error(`Cannot attach to container "${key}": it is not running here`);
     if (req.stdin && !m.meta.openStdin) throw new Error(`Cannot attach stdin to container "${key}": it was not created with stdin open`);
-    const from = req.from === 'beginning' ? { stdout: 0, stderr: 0 } : req.from === 'start' ? m.spawnOffsets! : readLogOffsets(m.paths);
+    // The beginning that is left: rotation frees what was delivered (see log-tail.ts).
+    const from = req.from === 'beginning' ? { ...m.tail.holes } : req.from === 'start' ? m.spawnOffsets! : readLogOffsets(m.paths);
     const drained = deferred();
     m.draining.add(drained.promise);
     const target = m;

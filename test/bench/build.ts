@@ -1,4 +1,4 @@
-// The same Dockerfiles built by Berth (a runner in this process, Postgres + s3rver, measured from
+// The same Dockerfiles built by Berth (a runner in this process, Postgres + the embedded S3 server, measured from
 // createBuild to the final status) and by buildah (`bud --layers --pull-never`, runc, the same
 // debootstrapped base imported into its storage): medians of cold, fully cached and one-copied-file-
 // changed builds, and the ratios Berth/buildah.

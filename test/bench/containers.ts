@@ -1,7 +1,7 @@
 // Container start latency (not a timed test): `npx tsx test/bench/containers.ts` (root).
 // From the start request to "process running" and to "published port accepting", medians over ROUNDS:
 //   present — the nginx image's layer already in the runner's layer store (Supervisor.start),
-//   pulled  — a fresh layer store that must pull the layer from S3 (s3rver here), verify and unpack,
+//   pulled  — a fresh layer store that must pull the layer from S3 (the local S3 server here), verify and unpack,
 //   floor   — a bare `runc run --detach` of the same rootfs (host network, no user namespace, no
 //             CNI, no hook), nginx on a host port: what runc alone costs.
 // Target: present start-to-port-open <= 2 x floor + 50 ms.
@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { BlobStore, blobKey } from '../../functions/storage/blob-store';
 import { createS3Client } from '../../functions/storage/s3';
 import { serveS3 } from '../../infra/s3-server';
+import { LOCAL_S3_CREDENTIALS } from '../../infra/s3/credentials';
 import { buildContainerPlan } from '../../runner/container/config';
 import { runcIdFor, type ContainerMeta } from '../../runner/container/container-files';
 import { Supervisor } from '../../runner/container/supervisor';
@@ -113,7 +114,7 @@ async function main() {
   const results: Record<string, number[]> = {};
   const record = (k: string, v: number) => (results[k] ??= []).push(v);
 
-  // The image as a layer in S3: written once from the cached rootfs, uploaded to a private s3rver.
+  // The image as a layer in S3: written once from the cached rootfs, uploaded to a private S3 server.
   const layerFile = join(TEST_CACHE_DIR, 'bench-nginx-layer.tar.gz');
   if (!existsSync(`${layerFile}.json`)) {
     const blob = await writeLayer(lower, `${layerFile}.tmp`, { idmap: DEFAULT_IDMAP, level: 1, exclude: (rel) => /^(dev|proc|sys)\/./.test(rel) });
@@ -134,7 +135,7 @@ async function main() {
     fx.remove();
   };
   try {
-    const blobs = new BlobStore(createS3Client({ endpoint: `http://127.0.0.1:${s3port}`, region: 'us-east-1', bucket: 'bench', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', forcePathStyle: true }), 'bench');
+    const blobs = new BlobStore(createS3Client({ endpoint: `http://127.0.0.1:${s3port}`, region: 'us-east-1', bucket: 'bench', ...LOCAL_S3_CREDENTIALS, forcePathStyle: true }), 'bench');
     await blobs.put(blobKey(layer.digest), new Uint8Array(readFileSync(layerFile)), layer.size);
     const warm = new LayerStore({ root: join(fx.home, 'layers-warm'), blobs, idmap: DEFAULT_IDMAP });
     await warm.open();

@@ -1,8 +1,8 @@
-// skopeo push and pull of the same ~150 MB image to Berth (Node entry + s3rver) and to CNCF
+// skopeo push and pull of the same ~150 MB image to Berth (Node entry + the embedded S3 server) and to CNCF
 // distribution (Debian's docker-registry, filesystem driver), medians of a few runs, and the ratio.
 //   npx tsx test/bench/registry.ts [runs=3] [megabytes=150]
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -58,11 +58,20 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
-async function timed(args: string[]): Promise<number> {
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Wall seconds of a skopeo run, and the CPU seconds each server process spent meanwhile. */
+async function timed(args: string[], servers: Record<string, number>): Promise<{ wall: number; cpu: Record<string, number> }> {
+  const before = Object.fromEntries(Object.entries(servers).map(([k, pid]) => [k, cpuSeconds(pid)]));
   const t = performance.now();
   const r = await skopeo(args, 600_000);
   if (r.code !== 0) throw new Error(`skopeo ${args.join(' ')} failed: ${r.stderr}`);
-  return (performance.now() - t) / 1000;
+  const wall = (performance.now() - t) / 1000;
+  return { wall, cpu: Object.fromEntries(Object.entries(servers).map(([k, pid]) => [k, cpuSeconds(pid) - before[k]!])) };
 }
 
 async function main() {
@@ -90,12 +99,16 @@ async function main() {
     stops.push(() => stopChild(redirecting));
     const dist = await startDistribution(join(home, 'distribution'));
     stops.push(() => stopChild(dist.child));
-    const targets = [
-      { name: 'berth', host: `127.0.0.1:${berthPort}`, creds: `admin:${token}` },
-      { name: 'berth+redirect', host: `127.0.0.1:${redirectPort}`, creds: `admin:${token}` },
-      { name: 'distribution', host: dist.host, creds: 'x:x' },
+    // The processes that serve each target: their CPU time is what the bytes cost the machine,
+    // a figure that holds up on a loaded machine better than wall time does.
+    const s3pid = services.pids.s3!;
+    const targets: { name: string; host: string; creds: string; servers: Record<string, number> }[] = [
+      { name: 'berth', host: `127.0.0.1:${berthPort}`, creds: `admin:${token}`, servers: { functions: berth.pid!, s3: s3pid } },
+      { name: 'berth+redirect', host: `127.0.0.1:${redirectPort}`, creds: `admin:${token}`, servers: { functions: redirecting.pid!, s3: s3pid } },
+      { name: 'distribution', host: dist.host, creds: 'x:x', servers: { registry: dist.child.pid! } },
     ];
-    const times: Record<string, { push: number[]; pull: number[] }> = Object.fromEntries(targets.map((t) => [t.name, { push: [], pull: [] }]));
+    type Sample = { wall: number; cpu: Record<string, number> };
+    const times: Record<string, { push: Sample[]; pull: Sample[] }> = Object.fromEntries(targets.map((t) => [t.name, { push: [], pull: [] }]));
     let bytes = 0;
     for (let run = 0; run < runs; run++) {
       // Fresh random layers each run, so no registry can skip a blob it already holds.
@@ -107,9 +120,9 @@ async function main() {
       // Alternate the order so no target always runs on a warmer machine.
       for (const t of run % 2 ? [...targets].reverse() : targets) {
         const ref = `docker://${t.host}/admin/bench-${t.name.replace('+', '-')}-${run}:bench`;
-        times[t.name]!.push.push(await timed(pushArgs(`oci:${layout.dir}:bench`, ref, t.creds)));
+        times[t.name]!.push.push(await timed(pushArgs(`oci:${layout.dir}:bench`, ref, t.creds), t.servers));
         const dest = join(home, `pull-${t.name}-${run}`);
-        times[t.name]!.pull.push(await timed(pullArgs(ref, `oci:${dest}:bench`, t.creds)));
+        times[t.name]!.pull.push(await timed(pullArgs(ref, `oci:${dest}:bench`, t.creds), t.servers));
         rmSync(dest, { recursive: true, force: true });
       }
       rmSync(layout.dir, { recursive: true, force: true });
@@ -129,12 +142,19 @@ async function main() {
       s3times.get.push((performance.now() - t) / 1000);
     }
     console.log(`image ${(bytes / (1 << 20)).toFixed(0)} MiB, ${runs} runs, medians:`);
+    const wall = (xs: Sample[]) => median(xs.map((x) => x.wall));
+    const cpu = (xs: Sample[]) =>
+      Object.keys(xs[0]!.cpu)
+        .map((k) => `${k} ${median(xs.map((x) => x.cpu[k]!)).toFixed(2)}`)
+        .join(' + ');
     for (const t of targets) {
       const r = times[t.name]!;
-      console.log(`  ${t.name.padEnd(12)} push ${median(r.push).toFixed(2)} s (${mbps(median(r.push)).toFixed(0)} MiB/s)   pull ${median(r.pull).toFixed(2)} s (${mbps(median(r.pull)).toFixed(0)} MiB/s)`);
+      console.log(`  ${t.name.padEnd(12)} push ${wall(r.push).toFixed(2)} s (${mbps(wall(r.push)).toFixed(0)} MiB/s)   pull ${wall(r.pull).toFixed(2)} s (${mbps(wall(r.pull)).toFixed(0)} MiB/s)`);
     }
-    console.log(`  ${'s3rver alone'.padEnd(12)} put  ${median(s3times.put).toFixed(2)} s (${mbps(median(s3times.put)).toFixed(0)} MiB/s)   get  ${median(s3times.get).toFixed(2)} s (${mbps(median(s3times.get)).toFixed(0)} MiB/s)   (3 objects at once, SDK in this process)`);
-    const ratio = (name: string, k: 'push' | 'pull') => median(times.distribution![k]) / median(times[name]![k]);
+    console.log('  server CPU seconds per operation (medians):');
+    for (const t of targets) console.log(`  ${t.name.padEnd(12)} push ${cpu(times[t.name]!.push)}   pull ${cpu(times[t.name]!.pull)}`);
+    console.log(`  ${'S3 alone'.padEnd(12)} put  ${median(s3times.put).toFixed(2)} s (${mbps(median(s3times.put)).toFixed(0)} MiB/s)   get  ${median(s3times.get).toFixed(2)} s (${mbps(median(s3times.get)).toFixed(0)} MiB/s)   (3 objects at once, SDK in this process)`);
+    const ratio = (name: string, k: 'push' | 'pull') => wall(times.distribution![k]) / wall(times[name]![k]);
     for (const name of ['berth', 'berth+redirect']) {
       console.log(`  ratio ${name}/distribution throughput: push ${ratio(name, 'push').toFixed(2)}x   pull ${ratio(name, 'pull').toFixed(2)}x`);
     }

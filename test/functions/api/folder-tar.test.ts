@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { extract } from 'tar-stream';
 import { describe, expect, it } from 'vitest';
-import { entryHeader, padding, parentDirectories, parseRelativePath, TAR_END } from '../../../functions/api/folder-tar';
+import { entryHeader, fileKind, padding, parentDirectories, parseRelativePath, TAR_END } from '../../../functions/api/folder-tar';
 import { concat } from '../../../functions/api/multipart';
 import { sniffContextType } from '../../../functions/api/build-upload';
 
@@ -46,6 +46,16 @@ describe('folder tar', () => {
 
   it.each(['/etc/passwd', '../x', 'a/../b', 'a//b', 'a\\b', '', 'a/./b'])('refuses the path %j', (p) => {
     expect(() => parseRelativePath(p)).toThrow(/Invalid file path/);
+  });
+
+  it('makes scripts (#! first) executable and leaves other files 0644', () => {
+    const enc = new TextEncoder();
+    expect(fileKind(enc.encode('#!/bin/sh\necho hi\n'))).toBe('executable');
+    expect(fileKind(enc.encode('echo hi\n'))).toBe('file');
+    expect(fileKind(new Uint8Array(0))).toBe('file');
+    const mode = (h: Uint8Array) => new TextDecoder().decode(h.subarray(100, 107));
+    expect(mode(entryHeader('start.sh', 3, 'executable'))).toBe('0000755');
+    expect(mode(entryHeader('a.txt', 3, 'file'))).toBe('0000644');
   });
 
   it('accepts ./-prefixed relative paths', () => {

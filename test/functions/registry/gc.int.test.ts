@@ -1,4 +1,4 @@
-// Garbage collection against the real Postgres and s3rver: only old, unreferenced blobs go.
+// Garbage collection against the real Postgres and S3 server: only old, unreferenced blobs go.
 import { randomBytes } from 'node:crypto';
 import { inArray, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';

@@ -1,4 +1,4 @@
-// A registry served on a free port by the Node adapter, against the suite's Postgres and s3rver.
+// A registry served on a free port by the Node adapter, against the suite's Postgres and S3 server.
 import { serve } from '@hono/node-server';
 import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
@@ -8,6 +8,7 @@ import { createApp } from '../../../functions/app';
 import type { Platform } from '../../../functions/platform';
 import { createNativeUploadHasher } from '../../../functions/registry/native-hasher.node.ts';
 import type { RegistryOptions } from '../../../functions/registry/options';
+import { createDirectObjectIo } from '../../../functions/storage/direct-object-io.node.ts';
 import { createS3Client, readS3Config } from '../../../functions/storage/s3';
 import type { TestStack } from '../../setup/stack';
 
@@ -18,7 +19,7 @@ export interface TestRegistry {
   close(): Promise<void>;
 }
 
-export async function startTestRegistry(stack: TestStack, o: { native?: boolean; registry?: Partial<RegistryOptions>; redirect?: boolean } = {}): Promise<TestRegistry> {
+export async function startTestRegistry(stack: TestStack, o: { native?: boolean; direct?: boolean; registry?: Partial<RegistryOptions>; redirect?: boolean } = {}): Promise<TestRegistry> {
   const { db, sql } = createDb(stack.env.DATABASE_URL!, { max: 4 });
   const s3config = readS3Config(stack.env);
   const platform: Platform = {
@@ -26,6 +27,8 @@ export async function startTestRegistry(stack: TestStack, o: { native?: boolean;
     s3: createS3Client(s3config),
     bucket: s3config.bucket,
     uploadHasher: o.native === false ? undefined : createNativeUploadHasher(),
+    // As the Node entry does; `direct: false` takes the portable web-stream path Workers takes.
+    directObjectIo: o.direct === false ? undefined : createDirectObjectIo(s3config),
     registry: o.registry,
     blobRedirect: o.redirect ? { s3: s3config, expiresInSeconds: 600 } : undefined,
   };

@@ -1,6 +1,8 @@
-// The distribution API over HTTP against the real Postgres and s3rver: blobs, uploads, manifests,
+// The distribution API over HTTP against the real Postgres and S3 server: blobs, uploads, manifests,
 // tags, referrers, catalog, and the spec's error bodies.
+import { ListPartsCommand } from '@aws-sdk/client-s3';
 import { createHash, randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { createAccount, findAccountByName } from '../../../db/queries/accounts';
 import { findRepository, setRepositoryPublic } from '../../../db/queries/registry';
@@ -222,7 +224,8 @@ describe('blobs and uploads', () => {
 
   for (const native of [true, false]) {
     it(`assembles chunks of any size across S3 parts (${native ? 'node:crypto' : 'pure-TS'} hash), refusing out-of-order and truncated ones`, async () => {
-      const r = native ? reg : await startTestRegistry(stack, { native: false, registry: { partSize: 5 * 1024 * 1024 } });
+      // The pure-TS variant also takes the portable web-stream byte path, as on Workers.
+      const r = native ? reg : await startTestRegistry(stack, { native: false, direct: false, registry: { partSize: 5 * 1024 * 1024 } });
       try {
         const call = (path: string, init: RequestInit = {}) => fetch(`${r.url}${path}`, { ...init, headers: { ...(init.headers as object), authorization: auth } });
         const repo = `${me.name}/chunked`;
@@ -288,6 +291,37 @@ describe('blobs and uploads', () => {
     expect(Buffer.from(await get.arrayBuffer()).equals(data)).toBe(true);
   });
 
+  it('streams a whole-blob PATCH into S3, and keeps the upload at byte 0 when the client hangs up midway', async () => {
+    const repo = `${me.name}/first-chunk`;
+    const data = randomBytes(6 << 20);
+    const start = await req(`/v2/${repo}/blobs/uploads/`, { method: 'POST' });
+    const loc = start.headers.get('location')!;
+    // Declares 6 MiB, sends 1 MiB, and closes the connection.
+    const url = new URL(`${reg.url}${loc}`);
+    await new Promise<void>((resolve, reject) => {
+      const sock = connect(Number(url.port), url.hostname, () => {
+        sock.write(`PATCH ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: ${auth}\r\nContent-Length: ${data.length}\r\n\r\n`);
+        sock.write(data.subarray(0, 1 << 20), () => setTimeout(() => sock.destroy(), 200));
+      });
+      sock.on('close', () => resolve());
+      sock.on('error', reject);
+    });
+    const status = await req(loc);
+    expect(status.status).toBe(204);
+    expect(status.headers.get('range')).toBe('0-0');
+    const id = start.headers.get('docker-upload-uuid')!;
+    expect((await findUpload(reg.platform.db, id))?.pendingKey).toBeNull();
+    expect(await new BlobStore(reg.platform.s3, reg.platform.bucket).stat(`uploads/${id}/pending-${data.length}`)).toBeUndefined();
+    const patch = await req(loc, { method: 'PATCH', body: data });
+    expect(patch.status).toBe(202);
+    expect(patch.headers.get('range')).toBe(`0-${data.length - 1}`);
+    const done = await req(`${loc}?digest=${sha256(data)}`, { method: 'PUT' });
+    expect(done.status).toBe(201);
+    const get = await req(`/v2/${repo}/blobs/${sha256(data)}`, { headers: { range: 'bytes=1048570-1048579' } });
+    expect(get.status).toBe(206);
+    expect(Buffer.from(await get.arrayBuffer()).equals(data.subarray(1048570, 1048580))).toBe(true);
+  });
+
   it('cancels an upload and drops its state', async () => {
     const repo = `${me.name}/cancel`;
     const start = await req(`/v2/${repo}/blobs/uploads/`, { method: 'POST' });
@@ -297,9 +331,11 @@ describe('blobs and uploads', () => {
     const row = await findUpload(reg.platform.db, start.headers.get('docker-upload-uuid')!);
     expect(row?.s3UploadId).toBeTruthy();
     expect((await req(loc, { method: 'DELETE' })).status).toBe(204);
-    // The row and the held-back tail are gone. (s3rver answers AbortMultipartUpload with 405, so the
-    // abort itself is only observable on real S3.)
+    // The row, the held-back tail and the S3 multipart upload are gone.
     expect(await findUpload(reg.platform.db, row!.id)).toBeUndefined();
+    await expect(reg.platform.s3.send(new ListPartsCommand({ Bucket: reg.platform.bucket, Key: row!.s3Key, UploadId: row!.s3UploadId! }))).rejects.toMatchObject({
+      name: 'NoSuchUpload',
+    });
     expect(row!.pendingKey).toBeTruthy();
     expect(await new BlobStore(reg.platform.s3, reg.platform.bucket).stat(row!.pendingKey!)).toBeUndefined();
     const gone = await req(loc);

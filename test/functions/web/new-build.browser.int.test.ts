@@ -15,7 +15,8 @@ import { chromium, type Browser } from 'playwright-core';
 import { gzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendLogLines } from '../../../db/queries/logs';
-import { apps, builds, deployments } from '../../../db/schema';
+import { apps, builds, containers, deployments } from '../../../db/schema';
+import { newHexId } from '../../../functions/core/ids';
 import { createApp } from '../../../functions/app';
 import { openTestApp } from '../api/test-client';
 
@@ -102,6 +103,26 @@ describe('/new in Chromium', () => {
     await page.goto(`${base}/`);
     expect(await page.textContent(`tr[data-app="${appName}"]`)).toContain(address);
     expect(await page.textContent('body')).toContain(buildId);
+
+    // The app's page: its deployment, and the container the runner started with its live output.
+    const [dep] = await t.db.select().from(deployments).where(eq(deployments.appId, appRow!.id));
+    await t.db.update(apps).set({ currentDeploymentId: dep!.id }).where(eq(apps.id, appRow!.id));
+    const [ctr] = await t.db
+      .insert(containers)
+      .values({ id: newHexId(), accountId: appRow!.accountId, appId: appRow!.id, deploymentId: dep!.id, name: `${appName}-1-1`, imageRef, status: 'running', ports: [{ hostIp: '0.0.0.0', hostPort: 31001, containerPort: 80, protocol: 'tcp' }], startedAt: new Date() })
+      .returning();
+    await appendLogLines(t.db, { kind: 'container', id: ctr!.id }, [{ line: 'listening on 80' }]);
+    await page.click(`a[href="/apps/${appName}"]`);
+    expect(await page.textContent('[data-address]')).toBe(address);
+    expect(await page.textContent('tr[data-deployment="1"]')).toContain('active');
+    expect(await page.textContent(`tr[data-container="${appName}-1-1"]`)).toContain('0.0.0.0:31001->80/tcp');
+    await expect.poll(() => page.textContent('#logs pre.log')).toBe('listening on 80'); // one container: no name prefix
+    await appendLogLines(t.db, { kind: 'container', id: ctr!.id }, [{ stream: 'stderr', line: 'GET / 200' }]);
+    await expect.poll(() => page.textContent('#logs pre.log')).toContain('GET / 200');
+    await page.click(`a[href="/containers/${ctr!.id}"]`);
+    expect(await page.textContent('h1')).toBe(`${appName}-1-1`);
+    await expect.poll(() => page.textContent('#logs pre.log')).toBe('listening on 80\nGET / 200');
+    await t.db.update(containers).set({ status: 'removed' }).where(eq(containers.id, ctr!.id));
     await page.close();
   });
 

@@ -1,5 +1,6 @@
 // Faults a build must survive with the runner healthy: cancel stops it within seconds, the build
-// timeout and the memory limit fail it with that reason, and nothing is left mounted.
+// timeout, the memory limit and the disk cap of a step fail it with that reason, and nothing is left
+// mounted.
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,7 +29,7 @@ beforeAll(async () => {
   const { handler, makeEnv } = createBuilder({
     home,
     runnerId: `run_faults_${suffix}`,
-    env: { ...stack.env, BERTH_DEBOOTSTRAP_CACHE: '/var/cache/berth-test/debootstrap', BERTH_BUILD_TIMEOUT_MS: '12000', BERTH_BUILD_MEMORY_BYTES: String(96 * 1024 * 1024) },
+    env: { ...stack.env, BERTH_DEBOOTSTRAP_CACHE: '/var/cache/berth-test/debootstrap', BERTH_BUILD_TIMEOUT_MS: '12000', BERTH_BUILD_MEMORY_BYTES: String(96 * 1024 * 1024), BERTH_BUILD_DISK_GB: '0.05' },
   });
   // The base unpacked before the clock of any build starts.
   const env = await makeEnv(db);
@@ -86,6 +87,18 @@ describe('build faults', () => {
     const b = await until(finished(id), 60_000);
     expect(b.status).toBe('failed');
     expect(b.error).toMatch(/timed out after 12s/);
+  });
+
+  it('fails a step that writes more than its disk cap, quickly or without end', async () => {
+    const quick = await start('FROM debian:bookworm\nRUN head -c 80m /dev/zero > /big\n');
+    const b = await until(finished(quick), 60_000);
+    expect(b.status).toBe('failed');
+    expect(b.error).toMatch(/^The command .* wrote 0\.0[0-9] GiB to the image, more than the 0\.05 GiB a step may write/);
+    const endless = await start('FROM debian:bookworm\nRUN yes > /filler\n');
+    const e = await until(finished(endless), 60_000);
+    expect(e.status).toBe('failed');
+    expect(e.error).toMatch(/more than the 0\.05 GiB a step may write/);
+    expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(home);
   });
 
   it('fails a memory bomb with the memory limit as the reason', async () => {

@@ -89,5 +89,11 @@ describe('deployments', () => {
     expect((await live(third.id)).length).toBe(2);
     const retired = [...(await listDeploymentContainers(db, first.id)), ...(await listDeploymentContainers(db, second.id))];
     expect(countLeftovers(retired.map((c) => runcIdFor(c.id)))).toEqual([]);
+
+    // More memory than the runner has (the fixture's runner offers 4096 MiB): refused, naming it.
+    const fourth = await deploy({ ...healthy, instances: 1, resources: { cpus: 1, memoryMb: 100_000 } });
+    expect(fourth.status).toBe('failed');
+    expect(fourth.error).toContain('it asks for 100000 MiB of memory, more than a runner has (4096 MiB)');
+    expect((await live(third.id)).length).toBe(2);
   });
 });

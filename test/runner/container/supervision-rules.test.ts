@@ -1,11 +1,11 @@
-import { mkdtempSync, appendFileSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, appendFileSync, writeFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildContainerMeta, fromPortMappings, toPortMappings } from '../../../runner/container/container-service';
 import { buildDeploymentContainers, judgeReadiness, toHealthPlan } from '../../../runner/container/deploy';
 import { applyProbeResult } from '../../../runner/container/health';
-import { LogTail, splitLines, type LogLineOut } from '../../../runner/container/log-tail';
+import { LogTail, nextHoleEnd, splitLines, type LogLineOut } from '../../../runner/container/log-tail';
 import { formatRestartPolicy, nextRestartDelay, parseRestartPolicy, shouldRestart } from '../../../runner/container/restart-policy';
 import { buildShimArgv, SHIM_SCRIPT } from '../../../runner/container/shim';
 import { buildExecArgv } from '../../../runner/container/supervisor';
@@ -75,6 +75,35 @@ describe('logs', () => {
     expect(splitLines('a\r\nb\nrest')).toEqual({ lines: ['a', 'b'], rest: 'rest' });
     const long = 'x'.repeat(16 * 1024 + 5);
     expect(splitLines(`${long}\n`).lines.map((l) => l.length)).toEqual([16 * 1024, 5]);
+  });
+
+  it('gives the disk blocks of delivered output back while offsets stay valid, and remembers it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-logtail-'));
+    try {
+      const files = { stdout: join(dir, 'out'), stderr: join(dir, 'err') };
+      const line = `${'x'.repeat(1023)}\n`;
+      writeFileSync(files.stdout, line.repeat(3 * 1024)); // 3 MiB
+      writeFileSync(files.stderr, '');
+      let delivered = 0;
+      const tail = new LogTail({ files, offsetsFile: join(dir, 'offsets'), deliver: async (l) => void (delivered += l.length), reclaimBytes: 1024 * 1024 });
+      await tail.poll();
+      expect(delivered).toBe(3 * 1024);
+      expect(statSync(files.stdout).size).toBe(3 * 1024 * 1024);
+      expect(statSync(files.stdout).blocks * 512).toBeLessThan(64 * 1024); // a hole where the data was
+      expect(tail.holes).toEqual({ stdout: 3 * 1024 * 1024, stderr: 0 });
+      appendFileSync(files.stdout, 'after the hole\n');
+      const again: LogLineOut[] = [];
+      const tail2 = new LogTail({ files, offsetsFile: join(dir, 'offsets'), deliver: async (l) => void again.push(...l) });
+      await tail2.start();
+      await tail2.stop();
+      expect(again.map((l) => l.line)).toEqual(['after the hole']);
+      expect(tail2.holes.stdout).toBe(3 * 1024 * 1024);
+      expect(nextHoleEnd(5000, 0, 4096)).toBe(4096);
+      expect(nextHoleEnd(5000, 4096, 4096)).toBeUndefined();
+      expect(nextHoleEnd(1 << 30, 0, 0)).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('tails files and resumes after the last delivered line', async () => {

@@ -236,6 +236,17 @@ describe('Supervisor', () => {
     expect(countLeftovers([m.runcId])).toEqual([]);
   }, 30_000);
 
+  it('kills a container that fills its filesystem past the cap, saying why', async () => {
+    const ev = recordEvents();
+    const sup = new Supervisor({ ...supervisorDefaults, home: fx.home, networkSettings: fx.networkSettings, resolvConf: fx.resolvConf, events: ev, diskLimitBytes: 20 * 1024 * 1024 });
+    const m = meta('yes > /filler');
+    await sup.start(m);
+    const exited = await ev.waitFor((e) => e.type === 'exited' && e.key === m.key, 20_000);
+    expect(exited.type === 'exited' && exited.info.reason).toMatch(/^killed: it wrote \d+\.\d\d GiB to its filesystem, more than its 0\.02 GiB$/);
+    await sup.remove(m.key);
+    expect(countLeftovers([m.runcId])).toEqual([]);
+  }, 30_000);
+
   it('removes a --rm container once it exits, leaving nothing', async () => {
     const ev = recordEvents();
     const sup = new Supervisor({ ...supervisorDefaults, home: fx.home, networkSettings: fx.networkSettings, resolvConf: fx.resolvConf, events: ev });
