@@ -19,6 +19,7 @@ import { containerCopy } from './container-copy';
 import { containerManage } from './container-manage';
 import { containerUsage } from './container-usage';
 import { execRoutes } from './exec';
+import { createImageDefaults } from './image-defaults';
 import { runReference } from './image-names';
 import { encodeLogLine } from './stream-frames';
 import { parseTerminalSize, resizeTerminal } from './terminal-size';
@@ -125,8 +126,10 @@ containersEngine.get('/containers/json', async (c) => {
   for (const k of Object.keys(filters)) if (!known.has(k)) throw dockerError(400, `Invalid filter '${k}': Berth filters by id, name, status, label or ancestor`);
   const limit = Number(c.req.query('limit') || 0);
   const rows = await listContainersForDocker(c.var.platform.db, c.var.actingAccountIds, { all: flag(c.req.query('all')) || values('status').length > 0, limit: limit > 0 ? Math.min(limit, 1000) : 1000 });
+  const defaults = createImageDefaults(c.var.platform, c.var.actingAccountIds);
+  const images = await Promise.all(rows.map((r) => defaults(r)));
   const out = rows
-    .map((r) => renderSummary(r, displayImage(c, r.imageRef)))
+    .map((r, i) => renderSummary(r, displayImage(c, r.imageRef), images[i]))
     .filter((s) => values('id').every((v) => s.Id.startsWith(v)))
     .filter((s) => values('name').every((v) => s.Names[0]!.slice(1).includes(v)))
     .filter((s) => values('status').length === 0 || values('status').includes(s.State))
@@ -142,7 +145,7 @@ containersEngine.get('/containers/json', async (c) => {
 
 containersEngine.get('/containers/:id/json', async (c) => {
   const ctr = await requireContainer(c, c.req.param('id'));
-  return c.json(renderInspect(ctr, displayImage(c, ctr.imageRef)));
+  return c.json(renderInspect(ctr, displayImage(c, ctr.imageRef), await createImageDefaults(c.var.platform, c.var.actingAccountIds)(ctr)));
 });
 
 containersEngine.post('/containers/:id/start', async (c) => {

@@ -147,6 +147,11 @@ describe('more of the docker CLI against Berth', () => {
   it('copies files out of and into a container, keeping every path inside its root', async () => {
     const name = `cp-${suffix}`;
     expect((await docker(['run', '-d', '--name', name, img])).code).toBe(0);
+    // ps and inspect show what the container got from its image.
+    expect((await docker(['ps', '--filter', `name=${name}`, '--format', '{{.Command}}'])).stdout).toBe('"sleep 300"\n');
+    const merged = await docker(['inspect', '--format', '{{json .Config.Cmd}} {{.Config.WorkingDir}} {{index .Config.Labels "berth.test"}}', name]);
+    expect(merged.stdout).toBe(`["sleep","300"] /srv ${suffix}\n`);
+    expect((await docker(['inspect', '--format', '{{json .Config.Env}}', name])).stdout).toContain('GREETING=hello');
     const prep = await docker(['exec', name, 'sh', '-c', `mkdir -p /srv/sub /opt/links && echo deep > /srv/sub/deep.txt && ln -s /srv/made.txt /srv/abs && ln -s ../../../../../srv /opt/links/up && ln -s ../../../../..${cli.home} /opt/links/host`]);
     expect(prep.code, prep.stderr).toBe(0);
     const out = join(cli.home, `cp-out-${suffix}`);
