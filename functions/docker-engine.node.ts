@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import { readFunctionsConfig } from './config';
 import { createDockerApp } from './docker/index';
 import { handleHijack } from './docker/hijack.node.ts';
-import { resizeOnRunner } from './docker/runner-sessions.node.ts';
+import { archiveFromRunner, extractOnRunner, queryRunner, resizeOnRunner } from './docker/runner-sessions.node.ts';
 import { createNodePlatform } from './node-platform.node.ts';
 
 /** Where the runner on this machine serves attach sessions (runner/container/attach.ts). */
@@ -20,7 +20,7 @@ export function startDockerEngine(env: Record<string, string | undefined>, port:
   const config = readFunctionsConfig(env);
   const { platform, sql } = createNodePlatform(config);
   const socketPath = runnerAttachSocket(env);
-  platform.runnerSessions = { resize: (r) => resizeOnRunner(socketPath, r) };
+  platform.runnerSessions = { resize: (r) => resizeOnRunner(socketPath, r), query: (r) => queryRunner(socketPath, r), archive: (r) => archiveFromRunner(socketPath, r), extract: (r, tar) => extractOnRunner(socketPath, r, tar) };
   const fetch = createDockerApp(() => platform);
   const server = serve({ fetch: (req: Request) => fetch(req), port, hostname }) as Server;
   // Streams (build progress, logs -f, wait) stay open as long as the work they follow.

@@ -32,6 +32,12 @@ export interface Platform {
 
 export interface RunnerSessions {
   resize(request: { containerId: string; execId?: string; rows: number; cols: number }): Promise<void>;
+  /** `top` (with ps options) or `stats` of a running container, as its runner answers them. */
+  query?(request: { kind: 'top'; containerId: string; psArgs: string[] } | { kind: 'stats'; containerId: string }): Promise<unknown>;
+  /** `docker cp` out: a path's stat and, unless only that is asked, its tar stream. */
+  archive?(request: { containerId: string; path: string; statOnly: boolean }): Promise<{ stat: unknown; body?: ReadableStream<Uint8Array> }>;
+  /** `docker cp` in: unpacks the tar into a directory of the container. */
+  extract?(request: { containerId: string; path: string; copyUidGid: boolean; noOverwriteDirNonDir: boolean }, tar: ReadableStream<Uint8Array> | null): Promise<unknown>;
 }
 
 export type PlatformFactory = (env: unknown) => Platform | Promise<Platform>;

@@ -75,3 +75,26 @@ export async function countContainersByStatus(db: Db, accountIds: string[]): Pro
     .groupBy(containers.status);
   return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
 }
+
+/** Renames a container; false when the account already has a container of that name. */
+export async function renameContainer(db: Db, id: string, name: string): Promise<boolean> {
+  const [taken] = await db.select({ id: containers.id }).from(containers).where(and(eq(containers.accountId, sql`(SELECT ${containers.accountId} FROM ${containers} WHERE ${containers.id} = ${id})`), eq(containers.name, name)));
+  if (taken) return taken.id === id;
+  try {
+    await db.update(containers).set({ name }).where(eq(containers.id, id));
+    return true;
+  } catch (err) {
+    // Another rename or create took the name between the check and the update.
+    if ((err as { code?: string }).code === '23505' || (err as { cause?: { code?: string } }).cause?.code === '23505') return false;
+    throw err;
+  }
+}
+
+/** What `docker container prune` removes: the caller's own stopped containers (not an app's). */
+export async function listPrunableContainers(db: Db, accountIds: string[]): Promise<Container[]> {
+  return db
+    .select()
+    .from(containers)
+    .where(and(inArray(containers.accountId, accountIds), sql`${containers.appId} IS NULL`, inArray(containers.status, ['created', 'exited', 'dead'])))
+    .limit(1000);
+}

@@ -2,6 +2,7 @@
 // is hostile input). What Berth cannot honour (volumes, networks, privileged…) is refused by name
 // rather than silently dropped.
 import { dockerError } from './engine-errors';
+import { refuseUnsupportedHostConfig } from './host-config-refusals';
 
 export interface DockerCreateBody {
   Image?: unknown;
@@ -83,6 +84,8 @@ export function parseCreateBody(body: DockerCreateBody): ParsedCreate {
   if (!body || typeof body !== 'object') throw dockerError(400, 'Invalid container config: expected a JSON object');
   if (typeof body.Image !== 'string' || body.Image === '') throw dockerError(400, 'No image was given: set "Image"');
   const hc = body.HostConfig ?? {};
+  if (typeof hc !== 'object' || hc === null || Array.isArray(hc)) throw dockerError(400, 'Invalid "HostConfig": expected an object');
+  refuseUnsupportedHostConfig(hc as Record<string, unknown>);
   const binds = strings(hc.Binds, 'HostConfig.Binds');
   if (binds && binds.length > 0) throw dockerError(400, `Cannot mount "${binds[0]}": volumes and bind mounts are not supported by Berth`);
   if (hc.Privileged === true) throw dockerError(400, 'Cannot run a privileged container: not supported by Berth');

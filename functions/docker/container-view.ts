@@ -1,6 +1,7 @@
 // A Berth container row as Docker shows it (ps and inspect). States map onto Docker's: a queued or
 // starting container is "created" until it runs; a stopping one is still "running".
 import type { Container } from '../../db/schema';
+import type { ContainerConfig } from '../core/oci/types';
 
 type Spec = { cmd?: string[] | null; entrypoint?: string[] | null; env?: Record<string, string>; workdir?: string | null; user?: string | null; tty?: boolean; stdin?: boolean; stdinOnce?: boolean; hostname?: string | null; memoryMb?: number | null; cpus?: number | null; labels?: Record<string, string> };
 type Port = { hostIp?: string; hostPort?: number | null; containerPort: number; protocol?: string };
@@ -38,9 +39,17 @@ export function specOf(c: Container): Spec {
   return (c.spec ?? {}) as Spec;
 }
 
-function commandOf(c: Container): string[] {
+/** Docker's rule: an entrypoint given at create drops the image's Cmd; each falls back to the image's. */
+function effective(c: Container, image: ContainerConfig | undefined): { entrypoint: string[] | null; cmd: string[] | null } {
   const s = specOf(c);
-  return [...(s.entrypoint ?? []), ...(s.cmd ?? [])];
+  const entrypoint = s.entrypoint ?? image?.Entrypoint ?? null;
+  const cmd = s.cmd ?? (s.entrypoint ? null : (image?.Cmd ?? null));
+  return { entrypoint, cmd };
+}
+
+function commandOf(c: Container, image?: ContainerConfig): string[] {
+  const { entrypoint, cmd } = effective(c, image);
+  return [...(entrypoint ?? []), ...(cmd ?? [])];
 }
 
 function portList(c: Container) {
@@ -56,17 +65,17 @@ function portMap(c: Container) {
   return out;
 }
 
-export function renderSummary(c: Container, image: string) {
+export function renderSummary(c: Container, image: string, defaults?: ContainerConfig) {
   const state = dockerState(c.status);
   return {
     Id: c.id,
     Names: [`/${c.name}`],
     Image: image,
     ImageID: c.manifestDigest ?? '',
-    Command: commandOf(c).join(' '),
+    Command: commandOf(c, defaults).join(' '),
     Created: Math.floor(c.createdAt.getTime() / 1000),
     Ports: portList(c),
-    Labels: specOf(c).labels ?? {},
+    Labels: { ...(defaults?.Labels ?? {}), ...(specOf(c).labels ?? {}) },
     State: state,
     Status: statusText(c),
     HostConfig: { NetworkMode: 'bridge' },
@@ -75,10 +84,11 @@ export function renderSummary(c: Container, image: string) {
   };
 }
 
-export function renderInspect(c: Container, image: string) {
+export function renderInspect(c: Container, image: string, defaults?: ContainerConfig) {
   const s = specOf(c);
   const state = dockerState(c.status);
-  const cmd = commandOf(c);
+  const cmd = commandOf(c, defaults);
+  const { entrypoint: effectiveEntrypoint, cmd: effectiveCmd } = effective(c, defaults);
   const zero = '0001-01-01T00:00:00Z';
   const [policy, retries] = c.restartPolicy.split(':');
   return {
@@ -114,21 +124,33 @@ export function renderInspect(c: Container, image: string) {
     },
     Config: {
       Hostname: s.hostname ?? c.id.slice(0, 12),
-      User: s.user ?? '',
+      User: s.user ?? defaults?.User ?? '',
       Tty: s.tty === true,
       OpenStdin: s.stdin === true,
       StdinOnce: s.stdinOnce === true,
       AttachStdin: false,
       AttachStdout: true,
       AttachStderr: true,
-      Env: Object.entries(s.env ?? {}).map(([k, v]) => `${k}=${v}`),
-      Cmd: s.cmd ?? null,
-      Entrypoint: s.entrypoint ?? null,
-      WorkingDir: s.workdir ?? '',
+      Env: mergeEnv(defaults?.Env ?? [], s.env ?? {}),
+      Cmd: effectiveCmd,
+      Entrypoint: effectiveEntrypoint,
+      WorkingDir: s.workdir ?? defaults?.WorkingDir ?? '',
       Image: image,
-      Labels: s.labels ?? {},
+      Labels: { ...(defaults?.Labels ?? {}), ...(s.labels ?? {}) },
+      ExposedPorts: defaults?.ExposedPorts ?? null,
     },
     NetworkSettings: { IPAddress: c.ipAddress ?? '', Ports: portMap(c), Networks: { bridge: { IPAddress: c.ipAddress ?? '' } } },
     Mounts: [],
   };
+}
+
+/** The image's environment with the create's values over it, in the image's order first. */
+function mergeEnv(image: string[], overrides: Record<string, string>): string[] {
+  const out = new Map<string, string>();
+  for (const e of image) {
+    const i = e.indexOf('=');
+    if (i > 0) out.set(e.slice(0, i), e.slice(i + 1));
+  }
+  for (const [k, v] of Object.entries(overrides)) out.set(k, v);
+  return [...out].map(([k, v]) => `${k}=${v}`);
 }

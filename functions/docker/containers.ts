@@ -15,12 +15,24 @@ import { parseContainerName, parseCreateBody, type DockerCreateBody } from './co
 import { ACTIVE, ENDED, parseKillSignal, POLL_MS, requestStop, requireContainer, RUNNING, sleep, waitForRow } from './container-ops';
 import { renderInspect, renderSummary, specOf } from './container-view';
 import { dockerError } from './engine-errors';
+import { containerCopy } from './container-copy';
+import { containerManage } from './container-manage';
+import { containerUsage } from './container-usage';
 import { execRoutes } from './exec';
+import { createImageDefaults } from './image-defaults';
 import { runReference } from './image-names';
 import { encodeLogLine } from './stream-frames';
 import { parseTerminalSize, resizeTerminal } from './terminal-size';
 
 const flag = (v: string | undefined) => v === '1' || v === 'true';
+
+/** `since`/`until` of logs: Unix seconds, with a fraction as the CLI sends them (0 or absent: no bound). */
+function parseLogTime(raw: string | undefined, what: string): number {
+  if (raw === undefined || raw === '') return 0;
+  const n = Number(raw);
+  if (!/^\d+(\.\d+)?$/.test(raw) || !Number.isFinite(n)) throw dockerError(400, `Invalid ${what} "${raw}": expected Unix seconds such as 1700000000.5`);
+  return n;
+}
 
 function displayImage(c: Context<AuthEnv>, ref: string): string {
   const prefix = `${registryHost(c.var.platform)}/${c.var.account.name}/`;
@@ -114,8 +126,10 @@ containersEngine.get('/containers/json', async (c) => {
   for (const k of Object.keys(filters)) if (!known.has(k)) throw dockerError(400, `Invalid filter '${k}': Berth filters by id, name, status, label or ancestor`);
   const limit = Number(c.req.query('limit') || 0);
   const rows = await listContainersForDocker(c.var.platform.db, c.var.actingAccountIds, { all: flag(c.req.query('all')) || values('status').length > 0, limit: limit > 0 ? Math.min(limit, 1000) : 1000 });
+  const defaults = createImageDefaults(c.var.platform, c.var.actingAccountIds);
+  const images = await Promise.all(rows.map((r) => defaults(r)));
   const out = rows
-    .map((r) => renderSummary(r, displayImage(c, r.imageRef)))
+    .map((r, i) => renderSummary(r, displayImage(c, r.imageRef), images[i]))
     .filter((s) => values('id').every((v) => s.Id.startsWith(v)))
     .filter((s) => values('name').every((v) => s.Names[0]!.slice(1).includes(v)))
     .filter((s) => values('status').length === 0 || values('status').includes(s.State))
@@ -131,7 +145,7 @@ containersEngine.get('/containers/json', async (c) => {
 
 containersEngine.get('/containers/:id/json', async (c) => {
   const ctr = await requireContainer(c, c.req.param('id'));
-  return c.json(renderInspect(ctr, displayImage(c, ctr.imageRef)));
+  return c.json(renderInspect(ctr, displayImage(c, ctr.imageRef), await createImageDefaults(c.var.platform, c.var.actingAccountIds)(ctr)));
 });
 
 containersEngine.post('/containers/:id/start', async (c) => {
@@ -238,7 +252,8 @@ containersEngine.get('/containers/:id/logs', async (c) => {
   const tailRaw = c.req.query('tail') ?? 'all';
   const tail = tailRaw === 'all' || tailRaw === '' ? undefined : Number(tailRaw);
   if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw dockerError(400, `Invalid tail "${tailRaw}": a number or "all"`);
-  const since = Number(c.req.query('since') || 0);
+  const since = parseLogTime(c.req.query('since'), 'since');
+  const until = parseLogTime(c.req.query('until'), 'until');
   const signal = c.req.raw.signal;
   const subject = { kind: 'container' as const, id: ctr.id };
   const wanted = (s: string) => (s === 'stderr' ? stderr : s === 'stdout' ? stdout : false);
@@ -262,9 +277,10 @@ containersEngine.get('/containers/:id/logs', async (c) => {
           lines = tail === 0 ? [] : all.filter((l) => wanted(l.stream)).slice(-tail);
         }
         first = false;
-        for (const l of lines) if (wanted(l.stream) && l.at.getTime() / 1000 >= since) controller.enqueue(encodeLogLine(l, o));
+        const inWindow = (l: { at: Date }) => l.at.getTime() / 1000 >= since && (until === 0 || l.at.getTime() / 1000 <= until);
+        for (const l of lines) if (wanted(l.stream) && inWindow(l)) controller.enqueue(encodeLogLine(l, o));
         if (lines.length === 1000) continue;
-        if (!follow || !row || ENDED.has(row.status)) break;
+        if (!follow || !row || ENDED.has(row.status) || (until !== 0 && Date.now() / 1000 > until)) break;
         await sleep(POLL_MS);
       }
       controller.close();
@@ -274,3 +290,6 @@ containersEngine.get('/containers/:id/logs', async (c) => {
 });
 
 containersEngine.route('/', execRoutes);
+containersEngine.route('/', containerManage);
+containersEngine.route('/', containerUsage);
+containersEngine.route('/', containerCopy);

@@ -9,8 +9,11 @@ import type { PlatformFactory } from '../platform';
 import { stripApiVersion } from './api-version';
 import { buildApi } from './build';
 import { containersEngine } from './containers';
+import { diskUsage } from './disk-usage';
 import { renderDockerError } from './engine-errors';
 import { imagesEngine } from './images';
+import { login } from './login';
+import { networks } from './networks';
 import { PING_HEADERS, system } from './system';
 
 export function createDockerApp(platform: PlatformFactory): (req: Request, env?: unknown) => Promise<Response> {
@@ -31,6 +34,7 @@ export function createDockerApp(platform: PlatformFactory): (req: Request, env?:
   app.get('/_ping', (c) => ping(c, 'OK'));
   app.on('HEAD', '/_ping', (c) => ping(c, null));
 
+  app.route('/', login);
   app.use('*', async (c, next) => {
     const guard = requireAuth(['GET', 'HEAD'].includes(c.req.method) ? 'read' : 'write');
     try {
@@ -42,6 +46,8 @@ export function createDockerApp(platform: PlatformFactory): (req: Request, env?:
     }
   });
   app.route('/', system);
+  app.route('/', diskUsage);
+  app.route('/', networks);
   app.route('/', buildApi);
   app.route('/images', imagesEngine);
   app.route('/', containersEngine);

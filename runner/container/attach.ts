@@ -16,7 +16,7 @@
 import { constants, createWriteStream, openSync, rmSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
-import { Duplex } from 'node:stream';
+import { Duplex, PassThrough, type Readable } from 'node:stream';
 import { parseTerminalSize } from './terminal';
 
 export type AttachSession = Duplex;
@@ -125,7 +125,14 @@ export function openAttachSession(o: AttachOptions): AttachSession {
 export type SessionRequest =
   | { kind: 'attach'; containerId: string; stdin: boolean; closeStdin: boolean; from: 'now' | 'start' | 'beginning' }
   | { kind: 'resize'; containerId: string; execId?: string; rows: number; cols: number }
-  | { kind: 'exec'; containerId: string; execId: string; argv: string[]; env: string[]; user?: string; cwd?: string; tty: boolean; stdin: boolean; rows?: number; cols?: number };
+  | { kind: 'exec'; containerId: string; execId: string; argv: string[]; env: string[]; user?: string; cwd?: string; tty: boolean; stdin: boolean; rows?: number; cols?: number }
+  | { kind: 'top'; containerId: string; psArgs: string[] }
+  | { kind: 'stats'; containerId: string }
+  | { kind: 'archive'; containerId: string; path: string; statOnly: boolean }
+  | { kind: 'extract'; containerId: string; path: string; copyUidGid: boolean; noOverwriteDirNonDir: boolean };
+
+/** The kinds answered with one JSON line after `ok` (then the connection closes). */
+export type QueryRequest = Extract<SessionRequest, { kind: 'top' | 'stats' }>;
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
@@ -164,13 +171,34 @@ export function parseSessionRequest(line: string): SessionRequest {
     if (raw.rows !== undefined || raw.cols !== undefined) Object.assign(r, parseTerminalSize(raw.rows, raw.cols));
     return r;
   }
-  throw new Error(`Cannot open a session of kind "${String(kind)}": use attach, resize or exec`);
+  if (kind === 'top') {
+    if (raw.psArgs !== undefined && (!Array.isArray(raw.psArgs) || !raw.psArgs.every((a) => typeof a === 'string' && /^[A-Za-z0-9,=_+-]{1,64}$/.test(a)) || raw.psArgs.length > 16)) {
+      throw new Error('Cannot list processes: "psArgs" must be a list of ps options (letters, digits and ,=_+-)');
+    }
+    return { kind, containerId, psArgs: raw.psArgs === undefined || raw.psArgs.length === 0 ? ['-ef'] : (raw.psArgs as string[]) };
+  }
+  if (kind === 'stats') return { kind, containerId };
+  if (kind === 'archive') {
+    if (typeof raw.path !== 'string' || raw.path === '' || raw.path.length > 4096 || raw.path.includes('\0')) throw new Error('Cannot copy from the container: "path" must be a path');
+    return { kind, containerId, path: raw.path, statOnly: raw.statOnly === true };
+  }
+  if (kind === 'extract') {
+    if (typeof raw.path !== 'string' || !raw.path.startsWith('/') || raw.path.length > 4096 || raw.path.includes('\0')) throw new Error('Cannot copy into the container: "path" must be an absolute path');
+    return { kind, containerId, path: raw.path, copyUidGid: raw.copyUidGid === true, noOverwriteDirNonDir: raw.noOverwriteDirNonDir === true };
+  }
+  throw new Error(`Cannot open a session of kind "${String(kind)}": use attach, resize, exec, top, stats, archive or extract`);
 }
 
 export interface SessionHandlers {
   attach(req: Extract<SessionRequest, { kind: 'attach' }>, gone: AbortSignal): Promise<AttachSession>;
   resize(req: Extract<SessionRequest, { kind: 'resize' }>): Promise<void>;
   exec(req: Extract<SessionRequest, { kind: 'exec' }>): Promise<Duplex>;
+  /** top and stats: a JSON-serialisable answer. */
+  query?(req: QueryRequest): Promise<unknown>;
+  /** A path's stat and (unless only the stat is asked) its tar stream. */
+  archive?(req: Extract<SessionRequest, { kind: 'archive' }>): Promise<{ stat: unknown; tar?: Readable }>;
+  /** Checks the destination, then (once the client was told `ok`) unpacks the tar that follows. */
+  extract?(req: Extract<SessionRequest, { kind: 'extract' }>): Promise<(tar: Readable) => Promise<unknown>>;
 }
 
 /** Serves sessions on a unix socket (see the header for the protocol). */
@@ -197,6 +225,38 @@ export function serveAttach(socketPath: string, handlers: SessionHandlers): Prom
         if (req.kind === 'resize') {
           await handlers.resize(req);
           socket.end('ok\n');
+          return;
+        }
+        if (req.kind === 'extract') {
+          if (!handlers.extract) throw new Error('Cannot copy into the container: this runner does not serve it');
+          const unpack = await handlers.extract(req);
+          socket.write('ok\n');
+          const tar = new PassThrough();
+          if (rest.length > 0) tar.write(rest);
+          socket.pipe(tar);
+          socket.resume();
+          const answer = await unpack(tar).then(
+            (r) => r,
+            (e: unknown) => ({ error: (e as Error).message }),
+          );
+          // What the client still sends after a refusal is not read: the answer ends the session.
+          if (!socket.destroyed) socket.end(`${JSON.stringify(answer)}\n`);
+          return;
+        }
+        if (req.kind === 'archive') {
+          if (!handlers.archive) throw new Error('Cannot copy from the container: this runner does not serve it');
+          const { stat, tar } = await handlers.archive(req);
+          socket.write(`ok\n${JSON.stringify(stat)}\n`);
+          if (!tar) return void socket.end();
+          socket.on('close', () => tar.destroy());
+          tar.on('error', () => socket.destroy());
+          tar.pipe(socket);
+          return;
+        }
+        if (req.kind === 'top' || req.kind === 'stats') {
+          if (!handlers.query) throw new Error(`Cannot answer "${req.kind}": this runner does not serve it`);
+          const answer = await handlers.query(req);
+          socket.end(`ok\n${JSON.stringify(answer)}\n`);
           return;
         }
         // `ok` before the session exists: a client attaching ahead of the start (docker run) waits

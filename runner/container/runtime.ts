@@ -18,6 +18,7 @@ import type { JobHandler } from '../queue/worker';
 import { parseDiskLimit } from '../sandbox/disk-watch';
 import { serveAttach } from './attach';
 import { ContainerService } from './container-service';
+import { answerArchive, answerQuery, prepareExtract } from './container-query';
 import { createDeployHandler } from './deploy';
 import { createContainerHandlers } from './handlers';
 import { resolveImage } from './image-resolve';
@@ -72,6 +73,9 @@ export function createContainerRuntime(config: ContainerRuntimeConfig, env: Node
       attach: (req, gone) => service.supervisor.attach(req, gone),
       resize: (req) => service.supervisor.resize(req),
       exec: (req) => service.supervisor.execSession(req),
+      query: (req) => answerQuery(service.supervisor, req),
+      archive: (req) => answerArchive(service.supervisor, DEFAULT_IDMAP, req),
+      extract: (req) => prepareExtract(service.supervisor, DEFAULT_IDMAP, req),
     });
     log(`reconciled: adopted ${report.adopted.length}, restarted ${report.restarted.length}, exited ${report.exited.length}, cleaned ${report.cleaned.length}, lost ${report.lost.length}${report.errors.length ? `; errors: ${report.errors.join('; ')}` : ''}`);
   })();

@@ -130,6 +130,18 @@ export class Supervisor {
     return this.managed.has(key);
   }
 
+  /** The runc id of a container running here (what `docker top` and `stats` read), else undefined. */
+  runningRuncId(key: string): string | undefined {
+    const m = this.managed.get(key);
+    return m && (m.state === 'running' || m.state === 'stopping') ? m.meta.runcId : undefined;
+  }
+
+  /** The merged root filesystem of a container here, running or exited (`docker cp`), else undefined. */
+  rootfsOf(key: string): string | undefined {
+    const m = this.managed.get(key);
+    return m && describeOverlay(m.paths.rootfsDir).merged;
+  }
+
   list(): ContainerMeta[] {
     return [...this.managed.values()].map((m) => m.meta);
   }

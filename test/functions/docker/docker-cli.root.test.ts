@@ -1,65 +1,15 @@
 // The unmodified docker CLI (legacy builder) against Berth's Engine API, with a real runner in this
-// process (builds and containers under runc) on the test stack's Postgres and S3. The debootstrapped
-// base is cached on the machine; the containers use a bridge of their own.
+// process (builds and containers under runc); see test/support/docker-cli.ts.
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { count, inArray } from 'drizzle-orm';
-import { createDb } from '../../../db/client';
-import { jobs } from '../../../db/schema';
-import { startDockerEngine } from '../../../functions/docker-engine.node.ts';
+import { describe, expect, it } from 'vitest';
 import { freePort } from '../../../infra/services';
-import { createBuilder } from '../../../runner/build/builder';
-import { createContainerRuntime } from '../../../runner/container/runtime';
-import { startQueueWorker, type QueueWorker } from '../../../runner/queue/worker';
+import { useDockerCli } from '../../support/docker-cli';
 
-const stack = inject('stack');
-const suffix = Math.random().toString(36).slice(2, 8);
-const home = mkdtempSync(join(tmpdir(), `berth-docker-test-${suffix}-`));
-chmodSync(home, 0o711);
-const dockerConfig = join(home, 'docker-config');
-const { db, sql } = createDb(stack.env.DATABASE_URL!, { max: 6 });
-let worker: QueueWorker;
-let engine: ReturnType<typeof startDockerEngine>;
-let runtime: ReturnType<typeof createContainerRuntime>;
-let dockerHost = '';
+const cli = useDockerCli();
+const { docker, writeContext, home, dockerConfig, suffix } = cli;
 const img = `dk${suffix}`;
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the docker CLI without blocking this process (the Engine API and runner live here). */
-function docker(args: string[], o: { input?: string; timeoutMs?: number; cwd?: string } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('docker', args, {
-      cwd: o.cwd,
-      env: { PATH: process.env.PATH, HOME: home, DOCKER_HOST: dockerHost, DOCKER_CONFIG: dockerConfig, DOCKER_BUILDKIT: '0' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    if (o.input !== undefined) child.stdin.end(o.input);
-    else child.stdin.end();
-  });
-}
-
-function writeContext(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(home, 'ctx-'));
-  for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
-  return dir;
-}
 
 /** The server in the container listens a moment after it starts (as with Docker). */
 async function fetchWhenListening(url: string): Promise<string> {
@@ -70,45 +20,6 @@ async function fetchWhenListening(url: string): Promise<string> {
   }
   return '';
 }
-
-beforeAll(async () => {
-  const port = await freePort();
-  const runnerHome = join(home, 'runner');
-  mkdirSync(runnerHome, { recursive: true, mode: 0o711 });
-  const env = {
-    ...stack.env,
-    BERTH_PUBLIC_URL: 'http://127.0.0.1:8080',
-    BERTH_DEBOOTSTRAP_CACHE: '/var/cache/berth-test/debootstrap',
-    BERTH_BRIDGE: 'berthd0',
-    BERTH_SUBNET: '10.215.0.0/16',
-    BERTH_RUNNER_ATTACH_SOCKET: join(runnerHome, 'attach.sock'),
-  };
-  const runnerId = `run_docker_${suffix}`;
-  const builder = createBuilder({ home: runnerHome, runnerId, env });
-  runtime = createContainerRuntime({ databaseUrl: stack.env.DATABASE_URL!, home: runnerHome, id: runnerId }, env, () => {});
-  worker = startQueueWorker({ db, sql, runnerId, handlers: { build: builder.handler, ...runtime.handlers }, concurrency: 3, leaseMs: 30_000 });
-  engine = startDockerEngine(env, port);
-  dockerHost = `tcp://127.0.0.1:${port}`;
-  mkdirSync(dockerConfig, { recursive: true });
-  writeFileSync(join(dockerConfig, 'config.json'), JSON.stringify({ HttpHeaders: { Authorization: `Bearer ${stack.adminToken}` } }));
-  await runtime.ready;
-}, 60_000);
-
-afterAll(async () => {
-  const ps = await docker(['ps', '-aq']).catch(() => undefined);
-  for (const id of ps?.stdout.split('\n').filter(Boolean) ?? []) await docker(['rm', '-f', id]).catch(() => {});
-  // rm returns before the runner has freed the container's files: wait for its jobs to finish.
-  for (let i = 0; i < 100; i++) {
-    const [row] = await db.select({ n: count() }).from(jobs).where(inArray(jobs.status, ['queued', 'running']));
-    if (!row?.n) break;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  await worker?.stop(5_000);
-  await runtime?.stop();
-  await engine?.close();
-  await sql.end();
-  rmSync(home, { recursive: true, force: true });
-}, 60_000);
 
 describe('docker CLI against Berth', () => {
   it('reports the server in docker version and docker info', async () => {
@@ -121,13 +32,13 @@ describe('docker CLI against Berth', () => {
   });
 
   it('refuses a request without the token, naming how to send it', async () => {
-    const r = await fetch(`${dockerHost.replace('tcp', 'http')}/v1.47/containers/json`);
+    const r = await fetch(`${cli.dockerHost.replace('tcp', 'http')}/v1.47/containers/json`);
     expect(r.status).toBe(401);
     expect(((await r.json()) as { message: string }).message).toContain('HttpHeaders');
   });
 
   it('answers an endpoint it does not serve at once, naming it', async () => {
-    const r = await fetch(`${dockerHost.replace('tcp', 'http')}/v1.47/volumes`, { headers: { authorization: `Bearer ${stack.adminToken}` } });
+    const r = await fetch(`${cli.dockerHost.replace('tcp', 'http')}/v1.47/volumes`, { headers: { authorization: `Bearer ${cli.adminToken}` } });
     expect(r.status).toBe(404);
     expect(((await r.json()) as { message: string }).message).toBe("GET /volumes is not supported by Berth's Docker Engine API");
   });
@@ -225,7 +136,7 @@ describe('docker CLI against Berth', () => {
   it('runs an interactive shell on a terminal: typed input, the size of the client, the exit code of the shell', async () => {
     // `script` (util-linux) gives the docker CLI a pseudo-terminal of 31x97, as a user's would be.
     const child = spawn('script', ['-q', '-e', '-c', `stty rows 31 cols 97; exec docker run -it --rm ${img} sh`, '/dev/null'], {
-      env: { PATH: process.env.PATH, HOME: home, DOCKER_HOST: dockerHost, DOCKER_CONFIG: dockerConfig, SHELL: '/bin/sh' },
+      env: { PATH: process.env.PATH, HOME: home, DOCKER_HOST: cli.dockerHost, DOCKER_CONFIG: dockerConfig, SHELL: '/bin/sh' },
     });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -288,7 +199,7 @@ describe('docker CLI against Berth', () => {
     const piped = await docker(['exec', '-i', name, 'sh', '-c', 'cat; echo done >&2; exit 3'], { input: 'to the exec' });
     expect([piped.stdout, piped.stderr, piped.code]).toEqual(['to the exec', 'done\n', 3]);
     const child = spawn('script', ['-q', '-e', '-c', `stty rows 22 cols 71; exec docker exec -it ${name} sh`, '/dev/null'], {
-      env: { PATH: process.env.PATH, HOME: home, DOCKER_HOST: dockerHost, DOCKER_CONFIG: dockerConfig, SHELL: '/bin/sh' },
+      env: { PATH: process.env.PATH, HOME: home, DOCKER_HOST: cli.dockerHost, DOCKER_CONFIG: dockerConfig, SHELL: '/bin/sh' },
     });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
