@@ -5,17 +5,11 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCommand } from '../../runner/sandbox/exec';
-import { startDockerFixture, type DockerFixture } from '../support/docker-engine';
+import { useDockerCli } from '../support/docker-cli';
 
-const stack = inject('stack');
-let fx: DockerFixture;
-
-beforeAll(async () => {
-  fx = await startDockerFixture(stack, { bridge: 'berthf0', subnet: '10.216.0.0/16', name: 'ftserver' });
-}, 120_000);
-afterAll(() => fx?.stop(), 60_000);
+const fx = useDockerCli();
 
 const DOCKERFILE = `FROM debian:bookworm
 RUN apt-get update && apt-get install -y --no-install-recommends nginx php-fpm openssl \\
@@ -72,7 +66,8 @@ describe('ft_server on Berth with the docker CLI', () => {
     expect(build.stdout).toMatch(/Successfully tagged ft_server:latest/);
 
     // `-it` needs a terminal: `script` gives the CLI one, as a user's shell would.
-    const child = spawn('script', ['-q', '-e', '-c', 'exec docker run -it --rm -p 80:80 -p 443:443 ft_server', '/dev/null'], { env: { ...fx.env, SHELL: '/bin/sh' } });
+    const env = { PATH: process.env.PATH, HOME: fx.home, DOCKER_HOST: fx.dockerHost, DOCKER_CONFIG: fx.dockerConfig, SHELL: '/bin/sh' };
+    const child = spawn('script', ['-q', '-e', '-c', 'exec docker run -it --rm -p 80:80 -p 443:443 ft_server', '/dev/null'], { env });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const closed = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
