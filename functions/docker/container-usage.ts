@@ -6,18 +6,8 @@ import type { Container } from '../../db/schema';
 import type { AuthEnv } from '../auth';
 import { requireContainer, RUNNING, sleep } from './container-ops';
 import { dockerError } from './engine-errors';
+import type { StatsSample } from '../core/stats-sample';
 
-/** What the runner reads (runner/container/container-stats.ts). */
-export interface StatsSample {
-  cpuNs: number;
-  cpuUserNs: number;
-  cpuSystemNs: number;
-  systemNs: number;
-  onlineCpus: number;
-  memory: { usage: number; maxUsage: number; limit: number; stats: Record<string, number> };
-  pids: { current: number; limit?: number };
-  networks: Record<string, Record<string, number>>;
-}
 
 /** `docker top CTR <ps options>`: the options after the container, as the CLI joins them. */
 export function parsePsArgs(raw: string | undefined): string[] {

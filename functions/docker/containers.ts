@@ -15,6 +15,7 @@ import { parseContainerName, parseCreateBody, type DockerCreateBody } from './co
 import { ACTIVE, ENDED, parseKillSignal, POLL_MS, requestStop, requireContainer, RUNNING, sleep, waitForRow } from './container-ops';
 import { renderInspect, renderSummary, specOf } from './container-view';
 import { dockerError } from './engine-errors';
+import { parseFiltersParam } from './filters-param';
 import { containerCopy } from './container-copy';
 import { containerManage } from './container-manage';
 import { containerUsage } from './container-usage';
@@ -112,18 +113,8 @@ containersEngine.post('/containers/create', async (c) => {
 });
 
 containersEngine.get('/containers/json', async (c) => {
-  let filters: Record<string, string[] | Record<string, boolean>> = {};
-  try {
-    filters = JSON.parse(c.req.query('filters') || '{}') as typeof filters;
-  } catch {
-    throw dockerError(400, 'Invalid "filters": expected JSON');
-  }
-  const values = (k: string) => {
-    const v = filters[k];
-    return v === undefined ? [] : Array.isArray(v) ? v : Object.keys(v).filter((x) => (v as Record<string, boolean>)[x]);
-  };
-  const known = new Set(['id', 'name', 'status', 'label', 'ancestor']);
-  for (const k of Object.keys(filters)) if (!known.has(k)) throw dockerError(400, `Invalid filter '${k}': Berth filters by id, name, status, label or ancestor`);
+  const filters = parseFiltersParam(c.req.query('filters'), ['id', 'name', 'status', 'label', 'ancestor'], 'Berth filters containers');
+  const values = (k: string) => filters[k] ?? [];
   const limit = Number(c.req.query('limit') || 0);
   const rows = await listContainersForDocker(c.var.platform.db, c.var.actingAccountIds, { all: flag(c.req.query('all')) || values('status').length > 0, limit: limit > 0 ? Math.min(limit, 1000) : 1000 });
   const defaults = createImageDefaults(c.var.platform, c.var.actingAccountIds);

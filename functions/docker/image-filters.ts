@@ -1,6 +1,7 @@
 // The `filters` of GET /images/json (`docker images web`, `--filter dangling=true|reference=…|
 // label=…|before=…|since=…`). Berth shows tagged images only, so none is dangling.
 import { dockerError } from './engine-errors';
+import { parseFiltersParam } from './filters-param';
 
 export interface ImageFilters {
   dangling?: boolean;
@@ -11,25 +12,14 @@ export interface ImageFilters {
 }
 
 export function parseImageFilters(raw: string | undefined): ImageFilters {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw || '{}');
-  } catch {
-    throw dockerError(400, 'Invalid "filters": expected JSON');
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw dockerError(400, 'Invalid "filters": expected a JSON object');
+  const filters = parseFiltersParam(raw, ['dangling', 'reference', 'label', 'before', 'since'], 'Berth filters images');
   const out: ImageFilters = { reference: [], label: [], before: [], since: [] };
-  for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
-    const list = Array.isArray(v) ? v : typeof v === 'object' && v !== null ? Object.keys(v).filter((x) => (v as Record<string, unknown>)[x] === true) : [];
-    if (!list.every((x) => typeof x === 'string')) throw dockerError(400, `Invalid filter '${k}': values must be strings`);
-    const values = list as string[];
+  for (const [k, values] of Object.entries(filters)) {
     if (k === 'dangling') {
       if (values.length !== 1 || !['true', 'false', '1', '0'].includes(values[0]!)) throw dockerError(400, `Invalid filter "dangling=${values.join(',')}": expected true or false`);
       out.dangling = values[0] === 'true' || values[0] === '1';
-    } else if (k === 'reference' || k === 'label' || k === 'before' || k === 'since') {
-      out[k] = values;
     } else {
-      throw dockerError(400, `Invalid filter '${k}': Berth filters images by dangling, reference, label, before or since`);
+      out[k as 'reference' | 'label' | 'before' | 'since'] = values;
     }
   }
   return out;

@@ -6,6 +6,7 @@ import { listContainersForDocker } from '../../db/queries/docker-containers';
 import type { Container } from '../../db/schema';
 import type { AuthEnv } from '../auth';
 import { dockerError } from './engine-errors';
+import { parseFiltersParam } from './filters-param';
 
 /** A fixed id: Docker's bridge has one, and scripts address it by id as well as by name. */
 export const BRIDGE_ID = '5c1b8f4e0f2d6a3c9e7b1a4d8f6e2c0b3a9d7e5f1c4b8a2d6e0f3c7b9a1d5e8f';
@@ -32,19 +33,7 @@ function renderBridge(containers: Container[]) {
 }
 
 function parseNetworkFilters(raw: string | undefined): Record<string, string[]> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw || '{}');
-  } catch {
-    throw dockerError(400, 'Invalid "filters": expected JSON');
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw dockerError(400, 'Invalid "filters": expected a JSON object');
-  const out: Record<string, string[]> = {};
-  for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
-    if (!['name', 'id', 'driver', 'scope', 'type'].includes(k)) throw dockerError(400, `Invalid filter '${k}': Berth filters networks by name, id, driver, scope or type`);
-    out[k] = (Array.isArray(v) ? v : typeof v === 'object' && v !== null ? Object.keys(v) : []).map(String);
-  }
-  return out;
+  return parseFiltersParam(raw, ['name', 'id', 'driver', 'scope', 'type'], 'Berth filters networks');
 }
 
 export const networks = new Hono<AuthEnv>();

@@ -1,6 +1,7 @@
 // The `filters` query of Docker's prune calls ({"until":["24h"],"label":["k=v"],"label!":["k"]}), as
 // a predicate over what a resource was created at and its labels. Unknown filters are refused.
 import { dockerError } from './engine-errors';
+import { parseFiltersParam } from './filters-param';
 
 export interface PruneFilter {
   /** Creation before this (ms since the epoch); undefined: no bound. */
@@ -29,21 +30,7 @@ function labelMatches(spec: string, labels: Record<string, string>): boolean {
 }
 
 export function parsePruneFilters(raw: string | undefined, extraKeys: string[] = []): PruneFilter {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw || '{}');
-  } catch {
-    throw dockerError(400, 'Invalid "filters": expected JSON');
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw dockerError(400, 'Invalid "filters": expected a JSON object');
-  const values: Record<string, string[]> = {};
-  for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
-    if (!['until', 'label', 'label!', ...extraKeys].includes(k)) throw dockerError(400, `Invalid filter '${k}': prune filters by until, label${extraKeys.length ? ` or ${extraKeys.join(', ')}` : ''}`);
-    // The CLI sends {"label":{"k=v":true}}; older clients a list.
-    const list = Array.isArray(v) ? v : typeof v === 'object' && v !== null ? Object.keys(v).filter((x) => (v as Record<string, unknown>)[x] === true) : [];
-    if (!list.every((x) => typeof x === 'string')) throw dockerError(400, `Invalid filter '${k}': values must be strings`);
-    values[k] = list as string[];
-  }
+  const values = parseFiltersParam(raw, ['until', 'label', 'label!', ...extraKeys], 'prune filters');
   if ((values.until?.length ?? 0) > 1) throw dockerError(400, 'Invalid filter "until": give it once');
   const until = values.until?.[0] !== undefined ? parseUntil(values.until[0]) : undefined;
   const extra = Object.fromEntries(extraKeys.filter((k) => values[k]).map((k) => [k, values[k]!]));

@@ -7,23 +7,11 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { CGROUP_PARENT, CGROUP_ROOT } from '../sandbox/cgroup';
 import { runCommand } from '../sandbox/exec';
+import type { StatsSample } from '../../functions/core/stats-sample';
 
 export interface ProcessTable {
   Titles: string[];
   Processes: string[][];
-}
-
-export interface StatsSample {
-  /** Nanoseconds of CPU the container used, all time. */
-  cpuNs: number;
-  cpuUserNs: number;
-  cpuSystemNs: number;
-  /** Nanoseconds of CPU the whole machine used (/proc/stat), as Docker's system_cpu_usage. */
-  systemNs: number;
-  onlineCpus: number;
-  memory: { usage: number; maxUsage: number; limit: number; stats: Record<string, number> };
-  pids: { current: number; limit?: number };
-  networks: Record<string, { rx_bytes: number; rx_packets: number; rx_errors: number; rx_dropped: number; tx_bytes: number; tx_packets: number; tx_errors: number; tx_dropped: number }>;
 }
 
 function cgroupDir(controller: string, runcId: string): string {
