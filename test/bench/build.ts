@@ -7,18 +7,9 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createDb } from '../../db/client';
-import { migrateDatabase } from '../../db/migrate.node.ts';
 import { getBuild } from '../../db/queries/builds';
-import { ensureAdminToken } from '../../infra/admin';
-import { freePort, startServices } from '../../infra/services';
-import { BlobStore } from '../../functions/storage/blob-store';
-import { createS3Client, readS3Config } from '../../functions/storage/s3';
-import { createBuilder } from '../../runner/build/builder';
 import { startCliBuild } from '../../runner/build/cli';
-import { resolveBaseImage } from '../../runner/image/base-images';
-import { exportOciLayout } from '../../runner/image/oci-layout';
-import { startQueueWorker } from '../../runner/queue/worker';
+import { startBuilderBesideBuildah } from '../support/builder-beside-buildah';
 
 const runs = Number(process.argv[2] ?? 3);
 
@@ -64,27 +55,10 @@ function sh(argv: string[], opts: { cwd?: string } = {}): string {
 const home = join(tmpdir(), `berth-bench-build-${Math.random().toString(36).slice(2, 10)}`);
 mkdirSync(home);
 chmodSync(home, 0o711);
-const buildahRoot = ['--root', join(home, 'buildah/root'), '--runroot', join(home, 'buildah/run'), '--storage-driver', 'overlay'];
 
 async function main() {
-  const services = await startServices({ home: join(home, 'svc'), env: { S3_BUCKET: 'bench', BERTH_PG_FSYNC: 'off' }, pgPort: await freePort(), s3Port: await freePort() });
-  const { db, sql } = createDb(services.env.DATABASE_URL!, { max: 8 });
+  const { db, blobs, buildahRoot, stop } = await startBuilderBesideBuildah(home, 'bench', { leaseMs: 60000 });
   try {
-    await migrateDatabase(services.env.DATABASE_URL!);
-    await ensureAdminToken(services.env.DATABASE_URL!, join(home, 'svc'));
-    const s3 = readS3Config(services.env);
-    const blobs = new BlobStore(createS3Client(s3), s3.bucket);
-    const { handler, makeEnv } = createBuilder({ home: join(home, 'runner'), runnerId: 'bench', env: { ...services.env, BERTH_DEBOOTSTRAP_CACHE: '/var/cache/berth-test/debootstrap' } });
-    const worker = startQueueWorker({ db, sql, runnerId: 'bench', handlers: { build: handler }, concurrency: 1, leaseMs: 60_000 });
-
-    // The same base for both: Berth makes it (debootstrap cache), buildah imports Berth's export of it.
-    const env = await makeEnv(db);
-    const base = await resolveBaseImage(env.base, 'debian:bookworm');
-    if (base.kind !== 'image') throw new Error('no base');
-    await exportOciLayout(blobs, base.image, join(home, 'base-layout'), 'bookworm');
-    const imported = sh(['buildah', ...buildahRoot, 'pull', '--quiet', `oci:${join(home, 'base-layout')}:bookworm`]).trim();
-    sh(['buildah', ...buildahRoot, 'tag', imported, 'docker.io/library/debian:bookworm']);
-
     const berth = async (ctx: string, noCache: boolean): Promise<number> => {
       const t = performance.now();
       const id = await startCliBuild(db, blobs, { account: 'admin', tags: ['admin/bench:latest'], context: ctx, file: 'Dockerfile', buildArgs: {}, noCache });
@@ -146,13 +120,8 @@ async function main() {
     console.log(`\nBuild benchmark, medians of ${runs} runs (Berth: createBuild → final status; buildah: bud --layers --pull-never)`);
     for (const r of rows) console.log(r);
     console.log(`every ratio <= 1.0: ${ratios.every((r) => r <= 1) ? 'yes' : 'no'}`);
-    await worker.stop(5_000);
   } finally {
-    await sql.end().catch(() => {});
-    await services.stop();
-    spawnSync('buildah', [...buildahRoot, 'rm', '--all'], { stdio: 'ignore' });
-    spawnSync('buildah', [...buildahRoot, 'rmi', '--all', '--force'], { stdio: 'ignore' });
-    spawnSync('umount', ['-R', join(home, 'buildah/root/overlay')], { stdio: 'ignore' });
+    await stop();
     rmSync(home, { recursive: true, force: true });
   }
 }

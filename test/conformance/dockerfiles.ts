@@ -12,19 +12,11 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createDb } from '../../db/client';
-import { migrateDatabase } from '../../db/migrate.node.ts';
 import { getBuild } from '../../db/queries/builds';
-import { ensureAdminToken } from '../../infra/admin';
-import { freePort, startServices } from '../../infra/services';
-import { BlobStore } from '../../functions/storage/blob-store';
-import { createS3Client, readS3Config } from '../../functions/storage/s3';
-import { createBuilder } from '../../runner/build/builder';
 import { startCliBuild } from '../../runner/build/cli';
-import { resolveBaseImage } from '../../runner/image/base-images';
+import { startBuilderBesideBuildah } from '../support/builder-beside-buildah';
 import { exportOciLayout } from '../../runner/image/oci-layout';
 import { readImageByDigest } from '../../runner/image/registry-images';
-import { startQueueWorker } from '../../runner/queue/worker';
 import { BAD, CORPUS, writeCase, type ConformanceCase } from './corpus';
 import { describeTree, diffTrees } from './tree';
 
@@ -71,28 +63,12 @@ function normaliseConfig(c: Record<string, unknown> | undefined): Record<string,
 const home = join(tmpdir(), `berth-conform-${Math.random().toString(36).slice(2, 10)}`);
 mkdirSync(home);
 chmodSync(home, 0o711);
-const buildahRoot = ['--root', join(home, 'buildah/root'), '--runroot', join(home, 'buildah/run'), '--storage-driver', 'overlay'];
 
 async function main() {
-  const services = await startServices({ home: join(home, 'svc'), env: { S3_BUCKET: 'conform', BERTH_PG_FSYNC: 'off' }, pgPort: await freePort(), s3Port: await freePort() });
-  const { db, sql } = createDb(services.env.DATABASE_URL!, { max: 8 });
+  const { db, blobs, buildahRoot, stop } = await startBuilderBesideBuildah(home, 'conform', { leaseMs: 120000 });
   const report: string[] = [];
   let differing = 0;
   try {
-    await migrateDatabase(services.env.DATABASE_URL!);
-    await ensureAdminToken(services.env.DATABASE_URL!, join(home, 'svc'));
-    const s3 = readS3Config(services.env);
-    const blobs = new BlobStore(createS3Client(s3), s3.bucket);
-    const { handler, makeEnv } = createBuilder({ home: join(home, 'runner'), runnerId: 'conform', env: { ...services.env, BERTH_DEBOOTSTRAP_CACHE: '/var/cache/berth-test/debootstrap' } });
-    const worker = startQueueWorker({ db, sql, runnerId: 'conform', handlers: { build: handler }, concurrency: 1, leaseMs: 120_000 });
-
-    const env = await makeEnv(db);
-    const base = await resolveBaseImage(env.base, 'debian:bookworm');
-    if (base.kind !== 'image') throw new Error('no base');
-    await exportOciLayout(blobs, base.image, join(home, 'base-layout'), 'bookworm');
-    const imported = sh(['buildah', ...buildahRoot, 'pull', '--quiet', `oci:${join(home, 'base-layout')}:bookworm`]).out.trim();
-    sh(['buildah', ...buildahRoot, 'tag', imported, 'docker.io/library/debian:bookworm']);
-
     const berthBuild = async (ctx: string, c: { buildArgs?: Record<string, string>; target?: string }) => {
       const id = await startCliBuild(db, blobs, { account: 'admin', tags: ['admin/conform:latest'], context: ctx, file: 'Dockerfile', buildArgs: c.buildArgs ?? {}, target: c.target, noCache: true });
       for (;;) {
@@ -174,13 +150,8 @@ async function main() {
       report.push(`${real.length ? 'DIFF' : 'ok  '} ${c.name} (berth ${berthSecs.toFixed(1)} s, buildah ${buildahSecs.toFixed(1)} s)${lines.join('')}`);
       console.log(report[report.length - 1]);
     }
-    await worker.stop(5_000);
   } finally {
-    await sql.end().catch(() => {});
-    await services.stop();
-    spawnSync('buildah', [...buildahRoot, 'rm', '--all'], { stdio: 'ignore' });
-    spawnSync('buildah', [...buildahRoot, 'rmi', '--all', '--force'], { stdio: 'ignore' });
-    spawnSync('umount', ['-R', join(home, 'buildah/root/overlay')], { stdio: 'ignore' });
+    await stop();
     rmSync(home, { recursive: true, force: true });
   }
   console.log(`\nDockerfile conformance: ${report.length - differing}/${report.length} as expected`);
