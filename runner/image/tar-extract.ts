@@ -6,7 +6,7 @@
 // inside it (root-path.ts), never on the host.
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { chmod, lchown, link, lutimes, mkdir, rm, symlink, utimes } from 'node:fs/promises';
+import { chmod, lchown, link, lutimes, mkdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
@@ -33,6 +33,10 @@ export interface ExtractResult {
   entries: number;
 }
 
+/** Files up to this size are read whole and written while the next entries are read. */
+const SMALL_FILE = 1024 * 1024;
+const FILES_IN_FLIGHT = 16;
+
 function run(cmd: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
     const c = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -58,6 +62,40 @@ export async function extractTar(entries: AsyncIterable<TarReadEntry>, dest: str
   const owner = (id: number) => (o.flavour === 'layer' && o.idmap ? toHostId(o.idmap, Math.min(id, o.idmap.size - 1)) : o.flavour === 'layer' ? id : 0);
   let bytes = 0;
   let count = 0;
+  // Small files are written while the archive reads on: the kernel's work per file dominates an
+  // unpack, and a few files in flight keep both the thread pool and the cores busy. Anything that
+  // depends on earlier entries (links, replacements, whiteouts, large files) waits for them.
+  const inFlight = new Set<Promise<void>>();
+  let failed: unknown;
+  const settle = async () => {
+    await Promise.all(inFlight);
+    if (failed !== undefined) throw failed;
+  };
+  const launch = async (task: () => Promise<void>) => {
+    if (inFlight.size >= FILES_IN_FLIGHT) await Promise.race(inFlight);
+    if (failed !== undefined) throw failed;
+    const p: Promise<void> = task()
+      .catch((e: unknown) => {
+        failed ??= e;
+      })
+      .finally(() => inFlight.delete(p));
+    inFlight.add(p);
+  };
+  const finishEntry = async (abs: string, h: TarReadEntry['header']) => {
+    if (o.flavour === 'layer') {
+      await lchown(abs, owner(h.uid), owner(h.gid));
+      for (const [k, v] of Object.entries(h.xattrs)) {
+        if (k.startsWith('trusted.') || !(k.startsWith('security.') || k.startsWith('user.'))) continue;
+        await run('setfattr', ['-h', '-n', k, '-v', `0x${Buffer.from(v).toString('hex')}`, abs]);
+      }
+    }
+    if (h.type === 'file' || h.type === 'fifo') {
+      await chmod(abs, h.mode & 0o7777);
+      await utimes(abs, h.mtime, h.mtime);
+    } else if (h.type === 'symlink') {
+      await lutimes(abs, h.mtime, h.mtime).catch(() => {});
+    }
+  };
 
   async function ensureParents(rel: string): Promise<void> {
     const parts = rel.split('/');
@@ -89,6 +127,7 @@ export async function extractTar(entries: AsyncIterable<TarReadEntry>, dest: str
 
     // OCI whiteouts → overlayfs whiteouts, so the unpacked layer stacks as a lower dir.
     if (o.flavour === 'layer' && base.startsWith('.wh.')) {
+      await settle();
       if (base === '.wh..wh..opq') {
         await run('setfattr', ['-h', '-n', 'trusted.overlay.opaque', '-v', 'y', join(dest, parent)]);
       } else {
@@ -102,6 +141,7 @@ export async function extractTar(entries: AsyncIterable<TarReadEntry>, dest: str
     }
 
     if (existing !== undefined && !(existing === 'directory' && h.type === 'directory')) {
+      await settle();
       await rm(abs, { recursive: true, force: true });
       for (const k of [...kinds.keys()]) if (k.startsWith(`${rel}/`)) kinds.delete(k);
       kinds.delete(rel);
@@ -116,13 +156,25 @@ export async function extractTar(entries: AsyncIterable<TarReadEntry>, dest: str
       case 'file': {
         bytes += h.size;
         if (o.maxBytes !== undefined && bytes > o.maxBytes) throw new UnsafeArchiveError(`Cannot unpack ${what}: its files exceed ${o.maxBytes} bytes`);
-        await pipeline(Readable.from(body), createWriteStream(abs, { flags: 'wx', mode: 0o600 }));
         kinds.set(rel, 'file');
+        if (h.size <= SMALL_FILE) {
+          const chunks: Buffer[] = [];
+          for await (const c of body) chunks.push(c);
+          const data = Buffer.concat(chunks);
+          await launch(async () => {
+            await writeFile(abs, data, { flag: 'wx', mode: 0o600 });
+            await finishEntry(abs, h);
+          });
+          continue;
+        }
+        await settle();
+        await pipeline(Readable.from(body), createWriteStream(abs, { flags: 'wx', mode: 0o600 }));
         break;
       }
       case 'hardlink': {
         const target = normaliseEntryName(h.linkname, o.flavour, what);
         if (kinds.get(target) !== 'file') throw new UnsafeArchiveError(`Cannot unpack ${what}: hard link "${rel}" points at "${h.linkname}", which is not a file earlier in the archive`);
+        await settle();
         await link(join(dest, target), abs);
         kinds.set(rel, 'file');
         continue; // shares the target's metadata
@@ -140,20 +192,9 @@ export async function extractTar(entries: AsyncIterable<TarReadEntry>, dest: str
         throw new UnsafeArchiveError(`Cannot unpack ${what}: entry "${rel}" is a ${h.type === 'other' ? 'special file' : `${h.type} device`}, which is not allowed`);
     }
 
-    if (o.flavour === 'layer') {
-      await lchown(abs, owner(h.uid), owner(h.gid));
-      for (const [k, v] of Object.entries(h.xattrs)) {
-        if (k.startsWith('trusted.') || !(k.startsWith('security.') || k.startsWith('user.'))) continue;
-        await run('setfattr', ['-h', '-n', k, '-v', `0x${Buffer.from(v).toString('hex')}`, abs]);
-      }
-    }
-    if (h.type === 'file' || h.type === 'fifo') {
-      await chmod(abs, h.mode & 0o7777);
-      await utimes(abs, h.mtime, h.mtime);
-    } else if (h.type === 'symlink') {
-      await lutimes(abs, h.mtime, h.mtime).catch(() => {});
-    }
+    await finishEntry(abs, h);
   }
+  await settle();
 
   // Directories last, deepest first: a read-only directory must not stop its children being written.
   for (const d of dirs.reverse()) {
