@@ -21,26 +21,32 @@ let server: Awaited<ReturnType<typeof startGitServer>>;
 let worker: QueueWorker;
 const home = mkdtempSync(join(tmpdir(), 'berth-git-deploy-'));
 const appIds: string[] = [];
+// A bridge of its own: the local stack's (berth0) may be running beside this test.
+const network = { cniPath: '/usr/lib/cni', bridge: 'berthg0', subnet: '10.217.0.0/16', stateDir: join(home, 'cni') };
+let handlers: ReturnType<typeof createHandlers>;
 
 beforeAll(async () => {
   chmodSync(home, 0o711);
   server = await startGitServer(stack);
   const runnerId = newId('run');
   await registerRunner(server.db, { id: runnerId, hostname: 'test', address: '127.0.0.1', capacity: {}, labels: server.jobLabels, version: 'test' });
-  const env = { ...stack.env, BERTH_DEBOOTSTRAP_CACHE: '/var/cache/berth-test/debootstrap', BERTH_PUBLIC_URL: server.platform.publicUrl };
+  const env = { ...stack.env, BERTH_DEBOOTSTRAP_CACHE: '/var/cache/berth-test/debootstrap', BERTH_PUBLIC_URL: server.platform.publicUrl, BERTH_BRIDGE: network.bridge, BERTH_SUBNET: network.subnet };
   // The runner's own handler table, as runner/main.ts builds it.
-  const handlers = createHandlers({ databaseUrl: stack.env.DATABASE_URL!, home, id: runnerId, address: '127.0.0.1', labels: server.jobLabels, concurrency: 1, leaseMs: 30_000 }, env);
+  handlers = createHandlers({ databaseUrl: stack.env.DATABASE_URL!, home, id: runnerId, address: '127.0.0.1', labels: server.jobLabels, concurrency: 1, leaseMs: 30_000 }, env);
   expect(Object.keys(handlers)).toEqual(expect.arrayContaining(['build', 'git-context']));
   worker = startQueueWorker({ db: server.db, runnerId, labels: server.jobLabels, handlers, concurrency: 1, leaseMs: 30_000, pollMinMs: 50, pollMaxMs: 250 });
 });
 
 afterAll(async () => {
   await worker?.stop(5_000);
-  // The deployed app's containers: torn down as the runner would remove them.
-  const network = { cniPath: '/usr/lib/cni', bridge: 'berth0', subnet: '10.213.0.0/16', stateDir: join(home, 'cni') };
-  for (const c of await server.db.select().from(containers).where(inArray(containers.appId, appIds))) {
-    await teardownContainer({ home, runc: DEFAULT_RUNC, networkSettings: network }, runcIdFor(c.id));
+  // The deployed app's containers: stopped and removed by the runner's own stop handler, so its
+  // supervisor does not restart them (restart policy "always") behind a plain teardown; then torn
+  // down for anything a failed test left.
+  const rows = await server.db.select().from(containers).where(inArray(containers.appId, appIds));
+  for (const c of rows) {
+    await handlers.stop!({ job: { payload: { containerId: c.id, remove: true } }, db: server.db } as unknown as Parameters<NonNullable<typeof handlers.stop>>[0]).catch(() => {});
   }
+  for (const c of rows) await teardownContainer({ home, runc: DEFAULT_RUNC, networkSettings: network }, runcIdFor(c.id));
   await server?.close();
   rmSync(home, { recursive: true, force: true });
 });
