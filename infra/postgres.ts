@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import postgres from 'postgres';
+import { isProcessAlive } from '../runner/container/shim';
 
 const PG_BIN = process.env.BERTH_PG_BIN ?? findPgBin();
 
@@ -63,7 +64,7 @@ export async function startEmbeddedPostgres(opts: { dir: string; port: number; f
   const pidFile = join(data, 'postmaster.pid');
   if (existsSync(pidFile)) {
     const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-    if (pid && isAlive(pid)) throw new Error(`Cannot start PostgreSQL: process ${pid} already runs the cluster in ${data}`);
+    if (pid && isProcessAlive(pid)) throw new Error(`Cannot start PostgreSQL: process ${pid} already runs the cluster in ${data}`);
     rmSync(pidFile, { force: true });
   }
   const options = [
@@ -99,11 +100,3 @@ export async function startEmbeddedPostgres(opts: { dir: string; port: number; f
   };
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

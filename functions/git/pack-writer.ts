@@ -2,6 +2,7 @@
 // for; deltas would only make it smaller.
 import { zlibSync } from 'fflate';
 import { sha1Hex } from './object-id';
+import { concatBytes } from './pkt-line';
 import type { GitObject } from './pack-reader';
 
 const TYPE_CODES = { commit: 1, tree: 2, blob: 3, tag: 4 } as const;
@@ -31,14 +32,9 @@ export async function writePack(objects: GitObject[]): Promise<Uint8Array> {
     parts.push(entryHeader(TYPE_CODES[o.type], o.data.length));
     parts.push(zlibSync(o.data, { level: 1 }));
   }
-  let n = 20;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
+  // Room for the trailing SHA-1 of everything before it.
+  const out = concatBytes([...parts, new Uint8Array(20)]);
+  const n = out.length;
   out.set(hexToBytes(await sha1Hex(out.subarray(0, n - 20))), n - 20);
   return out;
 }

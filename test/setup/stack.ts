@@ -7,6 +7,7 @@ import type { TestProject } from 'vitest/node';
 import { migrateDatabase } from '../../db/migrate.node.ts';
 import { ensureAdminToken } from '../../infra/admin';
 import { freePort, repoRoot, startServices } from '../../infra/services';
+import { isProcessAlive } from '../../runner/container/shim';
 
 export interface TestStack {
   env: Record<string, string>;
@@ -20,14 +21,6 @@ declare module 'vitest' {
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Removes what earlier test runs left when they were killed before their teardown: a run dir is
@@ -38,13 +31,13 @@ async function removeAbandonedRuns(base: string): Promise<void> {
   if (!existsSync(base)) return;
   for (const name of readdirSync(base)) {
     const owner = Number(/^run-\d+-(\d+)$/.exec(name)?.[1]);
-    if (owner && isAlive(owner)) continue;
+    if (owner && isProcessAlive(owner)) continue;
     const dir = join(base, name);
     spawnSync('pkill', ['-INT', '-f', dir]);
     const pidFile = join(dir, 'postgres', 'data', 'postmaster.pid');
     for (let i = 0; i < 100 && existsSync(pidFile); i++) {
       const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-      if (!pid || !isAlive(pid)) break;
+      if (!pid || !isProcessAlive(pid)) break;
       await new Promise((r) => setTimeout(r, 100));
     }
     rmSync(dir, { recursive: true, force: true });

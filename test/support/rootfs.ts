@@ -4,20 +4,13 @@
 import { spawn } from 'node:child_process';
 import { existsSync, openSync, closeSync, readFileSync, rmSync, writeSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
+import { isProcessAlive } from '../../runner/container/shim';
 import { DEFAULT_IDMAP, type IdMap } from '../../runner/sandbox/idmap';
 import { shiftOwnership } from '../../runner/sandbox/shift';
 
 export const TEST_CACHE_DIR = '/var/cache/berth-test';
 export const DEBIAN_MIRROR = 'http://deb.debian.org/debian';
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Run `fn` holding `<path>.lock`; a lock left by a dead process is taken over. */
 export async function withFileLock<T>(path: string, fn: () => Promise<T>, timeoutMs = 600_000): Promise<T> {
@@ -32,7 +25,7 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T>, timeou
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const holder = Number(readFileSync(lock, 'utf8').trim() || '0');
-      if (holder > 0 && !isAlive(holder)) rmSync(lock, { force: true });
+      if (holder > 0 && !isProcessAlive(holder)) rmSync(lock, { force: true });
       else if (Date.now() > deadline) throw new Error(`Cannot take lock "${lock}": held by pid ${holder}`);
       else await new Promise((r) => setTimeout(r, 250));
     }
