@@ -18,7 +18,8 @@ import { teardownContainer } from '../../../runner/container/teardown';
 import { DEFAULT_RUNC } from '../../../runner/sandbox/runc';
 import { countLeftovers, TEST_NETWORK_SETTINGS } from '../../support/containers';
 import { ensureNginxRootfs } from '../../support/nginx-rootfs';
-import { killRunner, startContainerRunner, waitFor } from './fixtures/runner-process';
+import { waitFor } from '../../support/wait-for';
+import { killRunner, startContainerRunner } from './fixtures/runner-process';
 
 const stack = inject('stack');
 const { db, sql } = createDb(stack.env.DATABASE_URL!, { max: 4 });

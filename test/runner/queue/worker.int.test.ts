@@ -6,6 +6,7 @@ import { createDb } from '../../../db/client';
 import { enqueueJob, getJob } from '../../../db/queries/jobs';
 import { jobs, logLines } from '../../../db/schema';
 import { stopChild, tsArgv } from '../../../infra/services';
+import { waitFor } from '../../support/wait-for';
 
 const stack = inject('stack');
 const { db, sql } = createDb(stack.env.DATABASE_URL!, { max: 4 });
@@ -35,16 +36,6 @@ function startRunner(id: string, leaseMs: number, concurrency = 4, env: Record<s
     child.stderr!.on('data', (d) => (out += d));
     child.on('exit', (code) => reject(new Error(`runner ${id} exited (${code}): ${out}`)));
   });
-}
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 async function executions(ids: number[]) {
