@@ -197,6 +197,12 @@ describe('docker CLI against Berth', () => {
     const name = `ex-${suffix}`;
     expect((await docker(['run', '-d', '--name', name, img, 'sleep', '300'])).code).toBe(0);
     const piped = await docker(['exec', '-i', name, 'sh', '-c', 'cat; echo done >&2; exit 3'], { input: 'to the exec' });
+    // A user by name, as the container's /etc/passwd has it.
+    const asNobody = await docker(['exec', '-u', 'nobody', name, 'id', '-un']);
+    expect([asNobody.stdout, asNobody.code]).toEqual(['nobody\n', 0]);
+    const unknown = await docker(['exec', '-u', 'nosuchuser', name, 'true']);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toContain('no user "nosuchuser"');
     expect([piped.stdout, piped.stderr, piped.code]).toEqual(['to the exec', 'done\n', 3]);
     const child = spawn('script', ['-q', '-e', '-c', `stty rows 22 cols 71; exec docker exec -it ${name} sh`, '/dev/null'], {
       env: { PATH: process.env.PATH, HOME: home, DOCKER_HOST: cli.dockerHost, DOCKER_CONFIG: dockerConfig, SHELL: '/bin/sh' },
