@@ -1,13 +1,10 @@
 // Object operations: PutObject, CopyObject, GetObject (whole or a Range), HeadObject, DeleteObject.
-import { pipeline } from 'node:stream/promises';
 import { receiveToFile } from './body';
 import { header, httpDate, isoDate, metadataFromRequest, send, sendXml, type S3Call } from './call';
 import { S3Error } from './errors';
+import { sendFileRange } from './send-file';
 import type { OpenObject } from './object-store';
 import { s3Document, xmlElement } from './xml';
-
-/** Reads are handed to the socket in pieces this large. */
-const READ_CHUNK = 1 << 20;
 
 export async function putObject(call: S3Call): Promise<void> {
   await call.objects.requireBucket(call.bucket);
@@ -120,9 +117,8 @@ export async function getObject(call: S3Call, head: boolean): Promise<void> {
       call.res.end();
       return;
     }
-    const stream = obj.file.createReadStream({ start, end, highWaterMark: READ_CHUNK, autoClose: false });
-    // A client that goes away mid-body is not an error of ours.
-    await pipeline(stream, call.res).catch(() => {});
+    // A client that goes away mid-body is not an error of ours; a read that fails ends the socket.
+    if (await sendFileRange(obj.file, start, end, call.res).catch(() => (call.res.destroy(), false))) call.res.end();
   } finally {
     await obj.file.close().catch(() => {});
   }
