@@ -7,11 +7,14 @@ import { pipeline } from 'node:stream/promises';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Context } from 'hono';
 import type { DirectObjectIo } from './direct-object-io';
+import { relayGet } from './relay-get.node.ts';
 import { presignUrl } from './presign';
 import type { S3Config } from './s3';
 
 /** Long enough for a 5 GiB body on a slow link; the URL never leaves this process. */
 const URL_SECONDS = 3600;
+/** Bytes of an upload that may wait for the S3 socket before the client is paused. */
+const UPLOAD_WINDOW = 4 << 20;
 
 interface NodeBindings {
   incoming?: IncomingMessage;
@@ -25,10 +28,14 @@ function bindings(c: Context): NodeBindings {
 async function readError(res: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of res) if (chunks.length < 64) chunks.push(chunk as Buffer);
-  const body = Buffer.concat(chunks).toString('utf8');
+  return errorText(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'));
+}
+
+/** `403 AccessDenied Request has expired` from an S3 error answer's status and XML body. */
+function errorText(status: number, body: string): string {
   const code = /<Code>([^<]*)<\/Code>/.exec(body)?.[1];
   const message = /<Message>([^<]*)<\/Message>/.exec(body)?.[1];
-  return `${res.statusCode} ${code ?? ''} ${message ?? body.slice(0, 200)}`.trim();
+  return `${status} ${code ?? ''} ${message ?? body.slice(0, 200)}`.trim();
 }
 
 /**
@@ -40,6 +47,30 @@ function alreadySent(): Response {
   const res = new Response(null, { headers: RESPONSE_ALREADY_SENT.headers });
   void res.body;
   return res;
+}
+
+/** download() over plain HTTP: the body relayed through reused buffers (relay-get.node.ts). */
+function relayDownload(
+  outgoing: ServerResponse,
+  key: string,
+  target: string,
+  range: { start: number; end: number } | undefined,
+  status: number,
+  headers: Record<string, string>,
+): Promise<Response | undefined> {
+  return new Promise((resolve, reject) => {
+    const relay = relayGet(new URL(target), range && `bytes=${range.start}-${range.end}`, (head) => {
+      if (head.status !== 200 && head.status !== 206) return undefined;
+      outgoing.writeHead(status, { ...headers, 'Content-Length': head.headers['content-length'] ?? '0' });
+      resolve(alreadySent());
+      return outgoing;
+    });
+    // Once the head went out, the handler has returned: a failure later only cuts the body short.
+    relay.then(({ head, text }) => {
+      if (head.status === 404) resolve(undefined);
+      else if (text !== undefined) reject(new Error(`Cannot read object "${key}": S3 answered ${errorText(head.status, text)}`));
+    }, reject);
+  });
 }
 
 export function createDirectObjectIo(config: S3Config): DirectObjectIo {
@@ -64,15 +95,23 @@ export function createDirectObjectIo(config: S3Config): DirectObjectIo {
               } else void readError(res).then((e) => reject(new Error(`Cannot store object "${key}": S3 answered ${e}`)), reject);
             });
             put.on('error', reject);
+            // Not pipe(): it pauses the client at the PUT's 16 KiB high-water mark, so every 64 KiB
+            // read waited for the S3 socket to drain before the next. Here up to UPLOAD_WINDOW bytes
+            // may wait for S3 while the client keeps sending.
             incoming.on('data', (chunk: Buffer) => {
               received += chunk.length;
               onChunk(chunk);
+              put.write(chunk);
+              if (put.writableLength > UPLOAD_WINDOW && !incoming.isPaused()) {
+                incoming.pause();
+                put.once('drain', () => incoming.resume());
+              }
             });
+            incoming.on('end', () => put.end());
             // A body cut short must not end the PUT as if it were whole.
             incoming.on('close', () => {
               if (!incoming.complete) put.destroy(new Error(`Cannot store object "${key}": the request body ended after ${received} of ${length} bytes`));
             });
-            incoming.pipe(put);
           }),
       );
     },
@@ -81,6 +120,7 @@ export function createDirectObjectIo(config: S3Config): DirectObjectIo {
       const { outgoing } = bindings(c);
       if (!outgoing) return undefined;
       const target = await url('GET', key);
+      if (!secure) return relayDownload(outgoing, key, target, range, status, headers);
       const res = await new Promise<IncomingMessage>((resolve, reject) => {
         const get = request(target, { method: 'GET', agent, headers: range ? { range: `bytes=${range.start}-${range.end}` } : {} }, resolve);
         get.on('error', reject);
