@@ -6,13 +6,13 @@ import type { FunctionsConfig } from './config';
 import type { Platform } from './platform';
 import { createNativeUploadHasher } from './registry/native-hasher.node.ts';
 import { createDirectObjectIo } from './storage/direct-object-io.node.ts';
-import { createS3Client } from './storage/s3';
+import { createNodeS3Client } from './storage/s3-client.node.ts';
 
 export function createNodePlatform(config: FunctionsConfig): { platform: Platform; sql: Sql } {
   const { db, sql } = createDb(config.databaseUrl, { max: 20 });
   const platform: Platform = {
     db,
-    s3: createS3Client(config.s3),
+    s3: createNodeS3Client(config.s3),
     bucket: config.s3.bucket,
     publicUrl: config.publicUrl,
     registrySecret: config.registrySecret,

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { createDb } from '../db/client';
 import { registerRunner, setRunnerStatus } from '../db/queries/runners';
 import { BlobStore } from '../functions/storage/blob-store';
-import { createS3Client, readS3Config } from '../functions/storage/s3';
+import { readS3Config } from '../functions/storage/s3';
+import { createNodeS3Client } from '../functions/storage/s3-client.node.ts';
 import { createBuilder } from './build/builder';
 import { listContainerDirs } from './container/container-files';
 import { createContainerRuntime } from './container/runtime';
@@ -86,7 +87,7 @@ export function createHandlers(config?: RunnerConfig, env: NodeJS.ProcessEnv = p
   if (config) Object.assign(handlers, createContainerRuntime(config, env).handlers);
   if (config) {
     const s3 = readS3Config(env);
-    Object.assign(handlers, createGitHandlers({ blobs: new BlobStore(createS3Client(s3), s3.bucket), home: config.home }));
+    Object.assign(handlers, createGitHandlers({ blobs: new BlobStore(createNodeS3Client(s3), s3.bucket), home: config.home }));
   }
   return handlers;
 }

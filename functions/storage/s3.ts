@@ -1,4 +1,4 @@
-import { S3Client } from '@aws-sdk/client-s3';
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { FetchHttpHandler } from '@smithy/fetch-http-handler';
 
 export interface S3Config {
@@ -14,15 +14,15 @@ export interface S3Config {
 /**
  * One client works on both runtimes: the fetch handler accepts web ReadableStream bodies on Node
  * too, and checksums only WHEN_REQUIRED keep streamed uploads from being stored with aws-chunked
- * framing inside the object.
+ * framing inside the object. Node processes pass a faster handler (s3-client.node.ts).
  */
-export function createS3Client(config: S3Config): S3Client {
+export function createS3Client(config: S3Config, requestHandler: S3ClientConfig['requestHandler'] = new FetchHttpHandler()): S3Client {
   const client = new S3Client({
     endpoint: config.endpoint,
     region: config.region,
     forcePathStyle: config.forcePathStyle,
     credentials: { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey },
-    requestHandler: new FetchHttpHandler(),
+    requestHandler,
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });

@@ -5,7 +5,8 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Db } from '../../db/client';
 import { BlobStore } from '../../functions/storage/blob-store';
-import { createS3Client, readS3Config } from '../../functions/storage/s3';
+import { readS3Config } from '../../functions/storage/s3';
+import { createNodeS3Client } from '../../functions/storage/s3-client.node.ts';
 import { LayerStore } from '../image/layer-store';
 import { createUpstreamPuller } from '../image/upstream-registry';
 import { buildResolvConf } from '../sandbox/cni-config';
@@ -44,7 +45,7 @@ function limit(value: string | undefined, fallback: number | undefined): number 
 }
 
 export function createBuilder(s: BuilderSettings): { handler: JobHandler; makeEnv: (db: Db) => Promise<BuilderEnv> } {
-  const blobs = new BlobStore(createS3Client(readS3Config(s.env)), readS3Config(s.env).bucket);
+  const blobs = new BlobStore(createNodeS3Client(readS3Config(s.env)), readS3Config(s.env).bucket);
   const layers = new LayerStore({
     root: join(s.home, 'layers'),
     blobs,

@@ -14,7 +14,8 @@ import { readLogLines } from '../../db/queries/logs';
 import { jobs } from '../../db/schema';
 import { and, eq } from 'drizzle-orm';
 import { BlobStore } from '../../functions/storage/blob-store';
-import { createS3Client, readS3Config } from '../../functions/storage/s3';
+import { readS3Config } from '../../functions/storage/s3';
+import { createNodeS3Client } from '../../functions/storage/s3-client.node.ts';
 import { writeLayer } from '../image/layer-writer';
 import { uploadContextFile } from './context-upload';
 
@@ -110,7 +111,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   if (!process.env.DATABASE_URL) throw new Error('Cannot start a build: DATABASE_URL is not set');
   const { db, sql } = createDb(process.env.DATABASE_URL, { max: 2 });
   const s3 = readS3Config(process.env);
-  const blobs = new BlobStore(createS3Client(s3), s3.bucket);
+  const blobs = new BlobStore(createNodeS3Client(s3), s3.bucket);
   const id = await startCliBuild(db, blobs, o);
   console.log(`build ${id} queued`);
   const status = await followBuild(db, id, (l) => console.log(l));

@@ -8,7 +8,8 @@ import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createDb } from '../../db/client';
 import { rescheduleContainersOfDeadRunners } from '../../db/queries/container-runs';
-import { createS3Client, readS3Config } from '../../functions/storage/s3';
+import { readS3Config } from '../../functions/storage/s3';
+import { createNodeS3Client } from '../../functions/storage/s3-client.node.ts';
 import { BlobStore } from '../../functions/storage/blob-store';
 import { LayerStore } from '../image/layer-store';
 import { buildResolvConf } from '../sandbox/cni-config';
@@ -31,7 +32,7 @@ export interface ContainerRuntimeConfig {
 
 export function createContainerRuntime(config: ContainerRuntimeConfig, env: NodeJS.ProcessEnv, log = (m: string) => console.log(`[containers] ${m}`)): { handlers: Record<string, JobHandler>; service: ContainerService; ready: Promise<unknown>; stop(): Promise<void> } {
   const { db, sql } = createDb(config.databaseUrl, { max: 4 });
-  const blobs = new BlobStore(createS3Client(readS3Config(env)), readS3Config(env).bucket);
+  const blobs = new BlobStore(createNodeS3Client(readS3Config(env)), readS3Config(env).bucket);
   const layers = new LayerStore({ root: join(config.home, 'layers'), blobs, idmap: DEFAULT_IDMAP, budgetBytes: Number(env.BERTH_LAYER_BUDGET_BYTES ?? 50 * 1024 ** 3) });
   let hostResolv = '';
   try {

@@ -9,7 +9,8 @@ import type { Platform } from '../../../functions/platform';
 import { createNativeUploadHasher } from '../../../functions/registry/native-hasher.node.ts';
 import type { RegistryOptions } from '../../../functions/registry/options';
 import { createDirectObjectIo } from '../../../functions/storage/direct-object-io.node.ts';
-import { createS3Client, readS3Config } from '../../../functions/storage/s3';
+import { readS3Config } from '../../../functions/storage/s3';
+import { createNodeS3Client } from '../../../functions/storage/s3-client.node.ts';
 import type { TestStack } from '../../setup/stack';
 
 export interface TestRegistry {
@@ -24,7 +25,7 @@ export async function startTestRegistry(stack: TestStack, o: { native?: boolean;
   const s3config = readS3Config(stack.env);
   const platform: Platform = {
     db,
-    s3: createS3Client(s3config),
+    s3: createNodeS3Client(s3config),
     bucket: s3config.bucket,
     uploadHasher: o.native === false ? undefined : createNativeUploadHasher(),
     // As the Node entry does; `direct: false` takes the portable web-stream path Workers takes.
