@@ -77,13 +77,12 @@ export async function writeBlobWithDigest(
   }
 }
 
-/** Copies a finished, verified upload object to its blob key (skipped when S3 already holds it). */
+/** Copies a finished, verified upload object to its blob key (skipped when S3 already holds it); the caller deletes `from`. */
 export async function promoteObject(rc: RegistryContext, from: string, digest: Digest): Promise<void> {
   const key = blobKey(digest);
   if (!(await rc.store.stat(key))) {
     await rc.store.s3.send(new CopyObjectCommand({ Bucket: rc.store.bucket, Key: key, CopySource: `${rc.store.bucket}/${from}` }));
   }
-  await rc.store.delete(from).catch(() => {});
 }
 
 /** The digest of bytes in memory, in the algorithm the client named (WebCrypto: one shot). */

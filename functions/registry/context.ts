@@ -33,3 +33,16 @@ export function createRegistryContext(c: Context<AppEnv>, caller: Caller): Regis
 export function requestOrigin(c: Context<AppEnv>): string {
   return (c.var.platform.publicUrl ?? new URL(c.req.url).origin).replace(/\/+$/, '');
 }
+
+/**
+ * Lets `task` finish after the response: Workers keep the isolate for it (waitUntil); a Node
+ * process outlives its responses anyway. Its failure is the task's own business.
+ */
+export function afterResponse(rc: RegistryContext, task: Promise<unknown>): void {
+  const settled = task.catch(() => {});
+  try {
+    rc.c.executionCtx.waitUntil(settled);
+  } catch {
+    // Node: the context has no ExecutionContext.
+  }
+}

@@ -7,7 +7,7 @@ import { tryParseDigest, type Digest } from '../core/oci/digest';
 import { blobKey } from '../storage/blob-store';
 import { authorizeRepository } from './auth';
 import { digestFromHash, digestOf, promoteObject, tooLarge, writeBlobWithDigest } from './blob-writer';
-import type { RegistryContext } from './context';
+import { afterResponse, type RegistryContext } from './context';
 import { registryError } from './errors';
 import { S3_MIN_PART } from './options';
 import { abortMultipart } from './part-sink';
@@ -163,7 +163,7 @@ export async function finishUpload(rc: RegistryContext, rawName: string, id: str
       await dropUpload(rc, u);
       throw digestMismatch(digest, actual);
     }
-    return await finish(rc, name, u, digest, offset, () => promoteObject(rc, u.s3Key, digest));
+    return await finish(rc, name, u, digest, offset, () => promoteObject(rc, u.s3Key, digest), [u.s3Key]);
   } catch (err) {
     if (sink.createdHere) await sink.abort();
     throw err;
@@ -180,16 +180,22 @@ async function rehash(rc: RegistryContext, key: string, expected: Digest): Promi
   return hashStream(rc.hasher, expected.startsWith('sha512:') ? 'sha512' : 'sha256', obj.body);
 }
 
-async function finish(rc: RegistryContext, name: string, u: Upload, digest: Digest, size: number, ensureObject?: () => Promise<void>): Promise<Response> {
+/** Records the blob, then drops the upload; `leftovers` are objects the upload wrote besides its pending one. */
+async function finish(rc: RegistryContext, name: string, u: Upload, digest: Digest, size: number, ensureObject?: () => Promise<void>, leftovers: string[] = []): Promise<Response> {
   await completeBlob(rc, u.repositoryId, digest, size, ensureObject);
-  await dropUpload(rc, u);
+  await dropUpload(rc, u, leftovers);
   return blobCreated(name, digest);
 }
 
-async function dropUpload(rc: RegistryContext, u: Upload): Promise<void> {
+/**
+ * Forgets the upload. Its objects are deleted after the response: the row is gone, so nothing reads
+ * them, and a delete that fails leaves only bytes under uploads/ (the row's removal already happened).
+ */
+async function dropUpload(rc: RegistryContext, u: Upload, leftovers: string[] = []): Promise<void> {
   rc.hasher.forget(u.id);
   await deleteUpload(rc.platform.db, u.id);
-  if (u.pendingKey) await rc.store.delete(u.pendingKey).catch(() => {});
+  const keys = [...(u.pendingKey ? [u.pendingKey] : []), ...leftovers];
+  if (keys.length) afterResponse(rc, Promise.all(keys.map((k) => rc.store.delete(k))));
 }
 
 /** GET /v2/<name>/blobs/uploads/<id> */

@@ -27,6 +27,26 @@ function uriEncode(s: string, keepSlash: boolean): string {
     .join('');
 }
 
+/** Derived signing keys by secret, day and region: deriving one costs four HMACs a URL need not repeat. */
+const signingKeys = new Map<string, Promise<Uint8Array>>();
+
+function signingKey(secret: string, day: string, region: string): Promise<Uint8Array> {
+  const id = `${day}\n${region}\n${secret}`;
+  let key = signingKeys.get(id);
+  if (!key) {
+    if (signingKeys.size >= 16) signingKeys.clear();
+    key = (async () => {
+      let k = await hmac(`AWS4${secret}`, day);
+      for (const part of [region, 's3', 'aws4_request']) k = await hmac(k, part);
+      return k;
+    })();
+    signingKeys.set(id, key);
+    // A failure must not stay cached.
+    key.catch(() => signingKeys.delete(id));
+  }
+  return key;
+}
+
 export interface PresignInput {
   config: Pick<S3Config, 'endpoint' | 'region' | 'bucket' | 'accessKeyId' | 'secretAccessKey' | 'forcePathStyle'>;
   key: string;
@@ -65,8 +85,6 @@ export async function presignUrl(method: 'GET' | 'PUT', p: PresignInput): Promis
     .join('&');
   const canonicalRequest = [method, path, canonicalQuery, `host:${host}\n`, 'host', 'UNSIGNED-PAYLOAD'].join('\n');
   const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, await sha256Hex(canonicalRequest)].join('\n');
-  let key = await hmac(`AWS4${config.secretAccessKey}`, day);
-  for (const part of [config.region, 's3', 'aws4_request']) key = await hmac(key, part);
-  const signature = toHex(await hmac(key, stringToSign));
+  const signature = toHex(await hmac(await signingKey(config.secretAccessKey, day, config.region), stringToSign));
   return `${base.protocol}//${host}${path}?${canonicalQuery}&X-Amz-Signature=${signature}`;
 }
