@@ -8,8 +8,27 @@ export interface FunctionsConfig {
   registrySecret?: string;
   appsDomain?: string;
   contextBytes?: number;
-  /** BERTH_REGISTRY_REDIRECT=presigned: blob GETs answer 307 to a presigned S3 URL instead of streaming. */
-  blobRedirect?: { expiresInSeconds: number };
+  /**
+   * BERTH_REGISTRY_REDIRECT: when blob GETs answer 307 to a presigned S3 URL instead of streaming.
+   * `presigned` (or `always`): every GET; `local`: GETs from this machine when S3 is on it too; `off`:
+   * never. Unset, each entry picks (the Node entry `local`, Workers `off`).
+   */
+  blobRedirect?: BlobRedirectMode;
+}
+
+export type BlobRedirectMode = 'always' | 'local' | 'off';
+
+function parseRedirectMode(value: string | undefined): BlobRedirectMode | undefined {
+  if (!value) return undefined;
+  if (value === 'presigned' || value === 'always') return 'always';
+  if (value === 'local' || value === 'off') return value;
+  throw new Error(`Cannot start: BERTH_REGISTRY_REDIRECT "${value.slice(0, 40)}" is not one of presigned, always, local, off`);
+}
+
+/** The blob redirect of a platform for a configured mode (`fallback` when unset); undefined for off. */
+export function blobRedirectOf(config: FunctionsConfig, fallback: BlobRedirectMode): { s3: S3Config; expiresInSeconds: number; when: 'always' | 'local' } | undefined {
+  const mode = config.blobRedirect ?? fallback;
+  return mode === 'off' ? undefined : { s3: config.s3, expiresInSeconds: 600, when: mode };
 }
 
 /** Reads the functions' configuration from process.env (Node) or the Worker's bindings. */
@@ -28,6 +47,6 @@ export function readFunctionsConfig(env: Record<string, unknown>): FunctionsConf
     appsDomain: strings.BERTH_APPS_DOMAIN,
     contextBytes,
     registrySecret: strings.BERTH_REGISTRY_SECRET || undefined,
-    blobRedirect: strings.BERTH_REGISTRY_REDIRECT === 'presigned' ? { expiresInSeconds: 600 } : undefined,
+    blobRedirect: parseRedirectMode(strings.BERTH_REGISTRY_REDIRECT),
   };
 }

@@ -2,7 +2,7 @@
 // blob bytes piped socket to socket.
 // Both Node entries (the functions and the Docker Engine API) serve from it, so they cannot drift.
 import { createDb, type Sql } from '../db/client';
-import type { FunctionsConfig } from './config';
+import { blobRedirectOf, type FunctionsConfig } from './config';
 import type { Platform } from './platform';
 import { createNativeUploadHasher } from './registry/native-hasher.node.ts';
 import { createDirectObjectIo } from './storage/direct-object-io.node.ts';
@@ -16,7 +16,7 @@ export function createNodePlatform(config: FunctionsConfig): { platform: Platfor
     bucket: config.s3.bucket,
     publicUrl: config.publicUrl,
     registrySecret: config.registrySecret,
-    blobRedirect: config.blobRedirect && { s3: config.s3, ...config.blobRedirect },
+    blobRedirect: blobRedirectOf(config, 'local'),
     uploadHasher: createNativeUploadHasher(),
     directObjectIo: createDirectObjectIo(config.s3),
     appsDomain: config.appsDomain,

@@ -16,8 +16,11 @@ export interface Platform {
   registrySecret?: string;
   /** A faster hash for blob uploads (node:crypto on Node); the pure-TS resumable one otherwise. */
   uploadHasher?: UploadHasher;
-  /** When set, blob GETs redirect to presigned URLs of this S3 configuration instead of streaming. */
-  blobRedirect?: { s3: S3Config; expiresInSeconds: number };
+  /**
+   * When set, blob GETs redirect to presigned URLs of this S3 configuration instead of streaming:
+   * all of them, or (`when: 'local'`) those from this machine when S3 is on it too (blob-redirect.ts).
+   */
+  blobRedirect?: { s3: S3Config; expiresInSeconds: number; when?: 'always' | 'local' };
   /** Socket-to-socket blob transfers to and from S3 (the Node entry); web streams otherwise. */
   directObjectIo?: DirectObjectIo;
   /** Registry tunables (part size, limits); defaults suit both runtimes. */

@@ -2,7 +2,7 @@
 // so each request gets its own (max 1, no type fetch) and the request's end closes it.
 import { createDb } from '../db/client';
 import { createApp } from './app';
-import { readFunctionsConfig } from './config';
+import { blobRedirectOf, readFunctionsConfig } from './config';
 import { createS3Client } from './storage/s3';
 import type { S3Client } from '@aws-sdk/client-s3';
 
@@ -21,7 +21,7 @@ const app = createApp((env) => {
     appsDomain: config.appsDomain,
     limits: { contextBytes: config.contextBytes },
     registrySecret: config.registrySecret,
-    blobRedirect: config.blobRedirect && { s3: config.s3, ...config.blobRedirect },
+    blobRedirect: blobRedirectOf(config, 'off'),
     // An isolate has 128 MB and may serve several uploads at once: smaller parts, fewer in flight.
     registry: { partSize: 8 * 1024 * 1024, partConcurrency: 2 },
   };

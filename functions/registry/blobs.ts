@@ -4,6 +4,7 @@ import { tryParseDigest } from '../core/oci/digest';
 import { blobKey } from '../storage/blob-store';
 import { presignGetUrl } from '../storage/presign';
 import { authorizeRepository } from './auth';
+import { blobRedirectFor } from './blob-redirect';
 import type { RegistryContext } from './context';
 import { registryError } from './errors';
 import { repositoryOr404 } from './repositories';
@@ -51,7 +52,7 @@ export async function readBlob(rc: RegistryContext, rawName: string, rawDigest: 
     if (range) headers['Content-Range'] = `bytes ${range.start}-${range.end}/${blob.size}`;
     return new Response(null, { status: range ? 206 : 200, headers: { ...headers, 'Content-Length': String(length) } });
   }
-  const redirect = rc.platform.blobRedirect;
+  const redirect = blobRedirectFor(rc);
   if (redirect) {
     // The client fetches from S3 itself (sending its Range there); the bytes skip the functions.
     const url = await presignGetUrl({ config: redirect.s3, key: blobKey(digest), expiresInSeconds: redirect.expiresInSeconds });

@@ -86,17 +86,19 @@ async function main() {
     stops.push(() => services.stop());
     await migrateDatabase(services.env.DATABASE_URL!);
     const token = await ensureAdminToken(services.env.DATABASE_URL!, home);
+    // The Node entry as `npm start` runs it: a client on this machine is redirected to the local S3
+    // server for blob bytes (BERTH_REGISTRY_REDIRECT unset = local).
     const berthPort = await freePort();
     const berth = await spawnTs('functions/server.node.ts', [], { name: 'functions', readyText: 'functions listening', env: { ...services.env, BERTH_PORT: String(berthPort) } });
     stops.push(() => stopChild(berth));
-    // The same entry with blob GETs redirected to presigned S3 URLs (BERTH_REGISTRY_REDIRECT).
-    const redirectPort = await freePort();
-    const redirecting = await spawnTs('functions/server.node.ts', [], {
-      name: 'functions-redirect',
+    // The same entry streaming every blob itself, as it does for clients on other machines.
+    const streamPort = await freePort();
+    const streaming = await spawnTs('functions/server.node.ts', [], {
+      name: 'functions-streamed',
       readyText: 'functions listening',
-      env: { ...services.env, BERTH_PORT: String(redirectPort), BERTH_REGISTRY_REDIRECT: 'presigned' },
+      env: { ...services.env, BERTH_PORT: String(streamPort), BERTH_REGISTRY_REDIRECT: 'off' },
     });
-    stops.push(() => stopChild(redirecting));
+    stops.push(() => stopChild(streaming));
     const dist = await startDistribution(join(home, 'distribution'));
     stops.push(() => stopChild(dist.child));
     // The processes that serve each target: their CPU time is what the bytes cost the machine,
@@ -104,7 +106,7 @@ async function main() {
     const s3pid = services.pids.s3!;
     const targets: { name: string; host: string; creds: string; servers: Record<string, number> }[] = [
       { name: 'berth', host: `127.0.0.1:${berthPort}`, creds: `admin:${token}`, servers: { functions: berth.pid!, s3: s3pid } },
-      { name: 'berth+redirect', host: `127.0.0.1:${redirectPort}`, creds: `admin:${token}`, servers: { functions: redirecting.pid!, s3: s3pid } },
+      { name: 'berth-streamed', host: `127.0.0.1:${streamPort}`, creds: `admin:${token}`, servers: { functions: streaming.pid!, s3: s3pid } },
       { name: 'distribution', host: dist.host, creds: 'x:x', servers: { registry: dist.child.pid! } },
     ];
     type Sample = { wall: number; cpu: Record<string, number> };
@@ -119,7 +121,7 @@ async function main() {
       bytes = 3 * per;
       // Alternate the order so no target always runs on a warmer machine.
       for (const t of run % 2 ? [...targets].reverse() : targets) {
-        const ref = `docker://${t.host}/admin/bench-${t.name.replace('+', '-')}-${run}:bench`;
+        const ref = `docker://${t.host}/admin/bench-${t.name}-${run}:bench`;
         times[t.name]!.push.push(await timed(pushArgs(`oci:${layout.dir}:bench`, ref, t.creds), t.servers));
         const dest = join(home, `pull-${t.name}-${run}`);
         times[t.name]!.pull.push(await timed(pullArgs(ref, `oci:${dest}:bench`, t.creds), t.servers));
@@ -149,13 +151,13 @@ async function main() {
         .join(' + ');
     for (const t of targets) {
       const r = times[t.name]!;
-      console.log(`  ${t.name.padEnd(12)} push ${wall(r.push).toFixed(2)} s (${mbps(wall(r.push)).toFixed(0)} MiB/s)   pull ${wall(r.pull).toFixed(2)} s (${mbps(wall(r.pull)).toFixed(0)} MiB/s)`);
+      console.log(`  ${t.name.padEnd(14)} push ${wall(r.push).toFixed(2)} s (${mbps(wall(r.push)).toFixed(0)} MiB/s)   pull ${wall(r.pull).toFixed(2)} s (${mbps(wall(r.pull)).toFixed(0)} MiB/s)`);
     }
     console.log('  server CPU seconds per operation (medians):');
-    for (const t of targets) console.log(`  ${t.name.padEnd(12)} push ${cpu(times[t.name]!.push)}   pull ${cpu(times[t.name]!.pull)}`);
-    console.log(`  ${'S3 alone'.padEnd(12)} put  ${median(s3times.put).toFixed(2)} s (${mbps(median(s3times.put)).toFixed(0)} MiB/s)   get  ${median(s3times.get).toFixed(2)} s (${mbps(median(s3times.get)).toFixed(0)} MiB/s)   (3 objects at once, SDK in this process)`);
+    for (const t of targets) console.log(`  ${t.name.padEnd(14)} push ${cpu(times[t.name]!.push)}   pull ${cpu(times[t.name]!.pull)}`);
+    console.log(`  ${'S3 alone'.padEnd(14)} put  ${median(s3times.put).toFixed(2)} s (${mbps(median(s3times.put)).toFixed(0)} MiB/s)   get  ${median(s3times.get).toFixed(2)} s (${mbps(median(s3times.get)).toFixed(0)} MiB/s)   (3 objects at once, SDK in this process)`);
     const ratio = (name: string, k: 'push' | 'pull') => wall(times.distribution![k]) / wall(times[name]![k]);
-    for (const name of ['berth', 'berth+redirect']) {
+    for (const name of ['berth', 'berth-streamed']) {
       console.log(`  ratio ${name}/distribution throughput: push ${ratio(name, 'push').toFixed(2)}x   pull ${ratio(name, 'pull').toFixed(2)}x`);
     }
   } finally {

@@ -20,7 +20,7 @@ export interface TestRegistry {
   close(): Promise<void>;
 }
 
-export async function startTestRegistry(stack: TestStack, o: { native?: boolean; direct?: boolean; registry?: Partial<RegistryOptions>; redirect?: boolean } = {}): Promise<TestRegistry> {
+export async function startTestRegistry(stack: TestStack, o: { native?: boolean; direct?: boolean; registry?: Partial<RegistryOptions>; redirect?: boolean | 'local'; publicUrl?: string } = {}): Promise<TestRegistry> {
   const { db, sql } = createDb(stack.env.DATABASE_URL!, { max: 4 });
   const s3config = readS3Config(stack.env);
   const platform: Platform = {
@@ -31,7 +31,8 @@ export async function startTestRegistry(stack: TestStack, o: { native?: boolean;
     // As the Node entry does; `direct: false` takes the portable web-stream path Workers takes.
     directObjectIo: o.direct === false ? undefined : createDirectObjectIo(s3config),
     registry: o.registry,
-    blobRedirect: o.redirect ? { s3: s3config, expiresInSeconds: 600 } : undefined,
+    blobRedirect: o.redirect ? { s3: s3config, expiresInSeconds: 600, when: o.redirect === 'local' ? 'local' : 'always' } : undefined,
+    publicUrl: o.publicUrl,
   };
   const app = createApp(() => platform);
   const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });

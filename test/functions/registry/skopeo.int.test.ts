@@ -140,6 +140,31 @@ describe('skopeo against the registry', () => {
     expect(indexDigests(dest)).toEqual([image.digest]);
   });
 
+  it('redirects only clients on this machine when redirects are local, the Node entry default', async () => {
+    const local = await startTestRegistry(stack, { redirect: 'local' });
+    onTestFinished(() => local.close());
+    const layout = new OciLayout(join(work, 'local-redirect'));
+    const image = layout.addImage([1 << 20]);
+    layout.tag(image, 'l');
+    const ref = `docker://${local.host}/admin/local-${suffix}:l`;
+    expect((await skopeo(pushArgs(`oci:${layout.dir}:l`, ref, admin()))).code).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(layout.dir, 'blobs', 'sha256', image.digest.slice(7)), 'utf8')) as { layers: { digest: string }[] };
+    const get = (url: string, headers: Record<string, string> = {}) =>
+      fetch(`${url}/v2/admin/local-${suffix}/blobs/${manifest.layers[0]!.digest}`, { headers: { authorization: `Basic ${btoa(admin())}`, ...headers }, redirect: 'manual' });
+    expect((await get(local.url)).status).toBe(307);
+    expect((await get(local.url.replace('127.0.0.1', 'localhost'))).status).toBe(307);
+    // A proxy on this machine forwarding someone else's request: they could not reach 127.0.0.1.
+    const proxied = await get(local.url, { 'x-forwarded-for': '203.0.113.9' });
+    expect(proxied.status).toBe(200);
+    expect(Buffer.from(await proxied.arrayBuffer()).equals(readFileSync(join(layout.dir, 'blobs', 'sha256', manifest.layers[0]!.digest.slice(7))))).toBe(true);
+    const published = await startTestRegistry(stack, { redirect: 'local', publicUrl: 'https://registry.example.com' });
+    onTestFinished(() => published.close());
+    expect((await get(published.url)).status).toBe(200);
+    const pull = await skopeo(pullArgs(ref, `oci:${join(work, 'local-pulled')}:l`, admin()));
+    expect(pull.code, pull.stderr).toBe(0);
+    expect(indexDigests(join(work, 'local-pulled'))).toEqual([image.digest]);
+  });
+
   it('round-trips a ~200 MB image', async () => {
     const layout = new OciLayout(join(work, 'big'));
     const image = layout.addImage([90 << 20, 70 << 20, 40 << 20]);
