@@ -33,6 +33,18 @@ function isNotFound(err: unknown): boolean {
   return e?.name === 'NotFound' || e?.name === 'NoSuchKey' || e?.$metadata?.httpStatusCode === 404;
 }
 
+type FixedLengthStreamClass = new (length: number) => TransformStream<Uint8Array, Uint8Array>;
+
+/**
+ * Workers' fetch sends a stream body chunked, dropping the Content-Length the request was signed
+ * with, unless the stream is a FixedLengthStream (a Workers global). AWS S3 refuses chunked PUTs
+ * (411 MissingContentLength); the embedded server and R2 take them. Elsewhere the body is as given.
+ */
+function withKnownLength(body: Uint8Array | ReadableStream<Uint8Array>, size: number): Uint8Array | ReadableStream<Uint8Array> {
+  const Fixed = (globalThis as { FixedLengthStream?: FixedLengthStreamClass }).FixedLengthStream;
+  return Fixed && body instanceof ReadableStream ? body.pipeThrough(new Fixed(size)) : body;
+}
+
 export class BlobStore {
   constructor(
     readonly s3: S3Client,
@@ -78,7 +90,7 @@ export class BlobStore {
   /** Stores bytes whose digest the caller has verified. A stream needs its length (real S3 wants it). */
   async put(key: string, body: Uint8Array | ReadableStream<Uint8Array>, size: number, contentType?: string): Promise<void> {
     await this.s3.send(
-      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentLength: size, ContentType: contentType }),
+      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: withKnownLength(body, size), ContentLength: size, ContentType: contentType }),
     );
   }
 

@@ -28,7 +28,7 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(v) ? v.join(',') : v;
 }
 
-type BodyCall = Pick<S3Call, 'req' | 'auth' | 'body' | 'spooledLength'>;
+type BodyCall = Pick<S3Call, 'req' | 'auth' | 'body'>;
 
 function prepare(call: BodyCall, maxBytes: number): Prepared {
   const { req, auth } = call;
@@ -37,7 +37,7 @@ function prepare(call: BodyCall, maxBytes: number): Prepared {
     throw new S3Error('InvalidArgument', `x-amz-content-sha256 "${auth.payloadHash.slice(0, 60)}" is not a streaming mode S3 knows`);
   }
   const lengthHeader = streaming ? 'x-amz-decoded-content-length' : 'content-length';
-  const raw = !streaming && call.spooledLength !== undefined ? String(call.spooledLength) : header(req, lengthHeader);
+  const raw = header(req, lengthHeader);
   if (raw === undefined) throw new S3Error('MissingContentLength', `You must provide the ${streaming ? 'x-amz-decoded-content-length' : 'Content-Length'} HTTP header`);
   if (!/^\d+$/.test(raw)) throw new S3Error('InvalidArgument', `${lengthHeader} "${raw.slice(0, 40)}" is not a number`);
   const length = Number(raw);
@@ -92,24 +92,6 @@ function asS3Error(err: unknown): unknown {
     return new S3Error('IncompleteBody', 'The request body ended before all of it was received');
   }
   return err;
-}
-
-/** Copies a body as it arrives into `path`, at most `maxBytes`: its length, when no header gave it. */
-export async function spool(req: IncomingMessage, path: string, maxBytes = MAX_PUT_BYTES): Promise<number> {
-  const out = createWriteStream(path, { highWaterMark: FILE_BUFFER });
-  const limit = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      if (out.bytesWritten + out.writableLength + chunk.length > maxBytes) done(new S3Error('EntityTooLarge', `The request body exceeds ${maxBytes} bytes`));
-      else done(null, chunk);
-    },
-  });
-  try {
-    await pipeline(req, limit, out);
-    return out.bytesWritten;
-  } catch (err) {
-    await rm(path, { force: true });
-    throw asS3Error(err);
-  }
 }
 
 /** Streams the body into `path`; removes the file and throws when the body is wrong in any way. */

@@ -10,10 +10,8 @@ export interface S3Call {
   req: IncomingMessage;
   res: ServerResponse;
   auth: Authentication;
-  /** The request body: the request itself, or its spooled copy (see server.ts). */
+  /** The request body (the request itself). */
   body: Readable;
-  /** The body's length when it arrived without Content-Length and was spooled to learn it. */
-  spooledLength?: number;
   /** '' for the service (ListBuckets). */
   bucket: string;
   /** '' for bucket operations. */

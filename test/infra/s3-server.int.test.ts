@@ -213,7 +213,7 @@ describe('S3 server', () => {
     expect(await failure(s3.send(new HeadObjectCommand({ Bucket: config.bucket, Key: key('short') })))).toMatchObject({ status: 404 });
   });
 
-  it('takes a chunked body whose signed Content-Length was dropped (as workerd sends it), checking the signature with the length received', async () => {
+  it('refuses a chunked body whose signed Content-Length was dropped (as Workers fetch sends a plain stream) with 411, as S3 does', async () => {
     const endpoint = new URL(config.endpoint!);
     const body = randomBytes(300_000);
     const send = async (signedLength: number) => {
@@ -239,9 +239,8 @@ describe('S3 server', () => {
         req.end(body.subarray(100_000));
       });
     };
-    expect(await send(body.length + 1)).toBe(403);
+    expect(await send(body.length)).toBe(411);
+    expect(await send(body.length + 1)).toBe(411);
     expect(await failure(s3.send(new HeadObjectCommand({ Bucket: config.bucket, Key: key('chunked-transfer') })))).toMatchObject({ status: 404 });
-    expect(await send(body.length)).toBe(200);
-    expect((await bytesOf(key('chunked-transfer'))).equals(body)).toBe(true);
   });
 });
