@@ -113,6 +113,41 @@ describe('relayGet', () => {
     await expect(r.relayed).rejects.toThrow(/closed the connection before the whole body/);
   });
 
+  it('closes the upstream connection when the client goes away mid-body', async () => {
+    let upstreamClosed!: () => void;
+    const closed = new Promise<void>((r) => (upstreamClosed = r));
+    const target = await upstream((socket) => {
+      socket.on('close', () => upstreamClosed());
+      socket.write('HTTP/1.1 200 OK\r\nContent-Length: 100000000\r\n\r\n');
+      const chunk = randomBytes(64 * 1024);
+      const more = () => {
+        while (!socket.destroyed && socket.write(chunk));
+        if (!socket.destroyed) socket.once('drain', more);
+      };
+      more();
+    });
+    let relayed!: Promise<unknown>;
+    const front = createHttpServer((_req, res) => {
+      relayed = relayGet(target, undefined, () => (res.writeHead(200), res));
+      relayed.catch(() => {});
+    });
+    servers.push(front);
+    await new Promise<void>((r) => front.listen(0, '127.0.0.1', () => r()));
+    await new Promise<void>((resolve, reject) => {
+      const req = request(`http://127.0.0.1:${(front.address() as AddressInfo).port}/`, (res) => {
+        res.once('data', () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on('error', () => {});
+      req.end();
+      setTimeout(() => reject(new Error('no body arrived')), 5000);
+    });
+    await closed;
+    await expect(relayed).rejects.toThrow(/went away/);
+  });
+
   it('refuses answers it cannot frame: chunked bodies and non-HTTP replies', async () => {
     const chunked = await upstream((socket) => socket.end('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'));
     await expect((await fetchThrough(chunked)).relayed).rejects.toThrow(/without a Content-Length/);
