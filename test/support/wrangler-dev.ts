@@ -11,6 +11,17 @@ export interface WranglerDev {
 }
 
 export async function startWranglerDev(vars: Record<string, string>, timeoutMs = 90_000): Promise<WranglerDev> {
+  // A free port may be taken by another process before wrangler binds it: try fresh ones.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(vars, timeoutMs);
+    } catch (err) {
+      if (attempt >= 3 || !/Address already in use/.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+async function startOnce(vars: Record<string, string>, timeoutMs: number): Promise<WranglerDev> {
   const port = await freePort();
   const inspector = await freePort();
   // Its own persistence and config dirs: runs beside a developer's wrangler and another test run.
@@ -34,7 +45,10 @@ export async function startWranglerDev(vars: Record<string, string>, timeoutMs =
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited (${child.exitCode}):\n${output}`);
+    if (child.exitCode !== null) {
+      rmSync(state, { recursive: true, force: true });
+      throw new Error(`wrangler dev exited (${child.exitCode}):\n${output}`);
+    }
     try {
       const res = await fetch(`${url}/healthz`);
       await res.arrayBuffer();
