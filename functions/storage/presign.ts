@@ -12,6 +12,29 @@ async function hmac(key: Uint8Array | string, data: string): Promise<Uint8Array>
   return new Uint8Array(await crypto.subtle.sign('HMAC', k, enc.encode(data)));
 }
 
+// The signing key depends only on the secret, the day and the region: derived once a day, not for
+// every URL (that was four of the six HMACs a presigned blob redirect cost).
+const signingKeys = new Map<string, Promise<CryptoKey>>();
+
+async function deriveSigningKey(secret: string, day: string, region: string): Promise<CryptoKey> {
+  let key = await hmac(`AWS4${secret}`, day);
+  for (const part of [region, 's3', 'aws4_request']) key = await hmac(key, part);
+  return crypto.subtle.importKey('raw', key as Uint8Array<ArrayBuffer>, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+}
+
+function signingKey(secret: string, day: string, region: string): Promise<CryptoKey> {
+  const id = `${day}/${region}/${secret}`;
+  let key = signingKeys.get(id);
+  if (!key) {
+    // Bounded: yesterday's keys go once a few days' worth piled up.
+    if (signingKeys.size >= 8) signingKeys.clear();
+    key = deriveSigningKey(secret, day, region);
+    key.catch(() => signingKeys.delete(id));
+    signingKeys.set(id, key);
+  }
+  return key;
+}
+
 async function sha256Hex(data: string): Promise<string> {
   return toHex(await crypto.subtle.digest('SHA-256', enc.encode(data)));
 }
@@ -64,9 +87,8 @@ export async function presignUrl(method: 'GET' | 'PUT', p: PresignInput): Promis
     .map(([k, v]) => `${k}=${v}`)
     .join('&');
   const canonicalRequest = [method, path, canonicalQuery, `host:${host}\n`, 'host', 'UNSIGNED-PAYLOAD'].join('\n');
-  const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, await sha256Hex(canonicalRequest)].join('\n');
-  let key = await hmac(`AWS4${config.secretAccessKey}`, day);
-  for (const part of [config.region, 's3', 'aws4_request']) key = await hmac(key, part);
-  const signature = toHex(await hmac(key, stringToSign));
+  const [requestHash, key] = await Promise.all([sha256Hex(canonicalRequest), signingKey(config.secretAccessKey, day, config.region)]);
+  const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, requestHash].join('\n');
+  const signature = toHex(new Uint8Array(await crypto.subtle.sign('HMAC', key, enc.encode(stringToSign))));
   return `${base.protocol}//${host}${path}?${canonicalQuery}&X-Amz-Signature=${signature}`;
 }
