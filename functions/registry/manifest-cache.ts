@@ -11,14 +11,14 @@ export interface ManifestCacheLimits {
   maxEntryBytes: number;
 }
 
-export const DEFAULT_MANIFEST_CACHE_LIMITS: ManifestCacheLimits = { maxBytes: 32 * 1024 * 1024, maxEntryBytes: 1024 * 1024 };
+const MAX_ENTRY_BYTES = 1024 * 1024;
 
 export class ManifestCache {
   // A Map iterates in insertion order: re-inserting on each hit keeps the least recent first.
   readonly #entries = new Map<string, Uint8Array>();
   #bytes = 0;
 
-  constructor(readonly limits: ManifestCacheLimits = DEFAULT_MANIFEST_CACHE_LIMITS) {}
+  constructor(readonly limits: ManifestCacheLimits) {}
 
   get bytes(): number {
     return this.#bytes;
@@ -58,5 +58,10 @@ export class ManifestCache {
   }
 }
 
-/** The cache the registry's handlers share. */
-export const manifestCache = new ManifestCache();
+let shared: ManifestCache | undefined;
+
+/** The cache the registry's handlers share, holding at most `maxBytes` (the entry's setting). */
+export function sharedManifestCache(maxBytes: number): ManifestCache {
+  if (shared?.limits.maxBytes !== maxBytes) shared = new ManifestCache({ maxBytes, maxEntryBytes: Math.min(MAX_ENTRY_BYTES, maxBytes) });
+  return shared;
+}

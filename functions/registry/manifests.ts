@@ -9,7 +9,7 @@ import type { RegistryContext } from './context';
 import { registryError } from './errors';
 import { checkManifest } from './manifest-check';
 import { parseReference } from './names';
-import { manifestCache } from './manifest-cache';
+import { sharedManifestCache } from './manifest-cache';
 import { ensurePushRepository, repositoryOr404, unknownRepository } from './repositories';
 
 function unknownManifest(name: string, reference: string) {
@@ -42,11 +42,12 @@ export async function readManifest(rc: RegistryContext, rawName: string, referen
   };
   if (head) return new Response(null, { status: 200, headers });
   // Postgres has just said the manifest is in this repository; its bytes at a digest never change.
-  let bytes = manifestCache.get(m.digest);
+  const cache = sharedManifestCache(rc.options.manifestCacheBytes);
+  let bytes = cache.get(m.digest);
   if (!bytes) {
     bytes = await rc.store.getBytes(blobKey(m.digest));
     if (!bytes) throw registryError(404, 'MANIFEST_UNKNOWN', `Manifest "${m.digest}" is missing from storage`);
-    manifestCache.set(m.digest, bytes);
+    cache.set(m.digest, bytes);
   }
   return new Response(bytes as Uint8Array<ArrayBuffer>, { status: 200, headers });
 }
@@ -115,7 +116,7 @@ export async function writeManifest(rc: RegistryContext, rawName: string, refere
     references: checked.references,
   });
   if (ref.kind === 'tag') await setTag(db, repo.id, ref.tag, digest);
-  manifestCache.set(digest, bytes);
+  sharedManifestCache(rc.options.manifestCacheBytes).set(digest, bytes);
   const headers: Record<string, string> = { Location: `/v2/${name}/manifests/${digest}`, 'Docker-Content-Digest': digest, 'Content-Length': '0' };
   if (checked.subject) headers['OCI-Subject'] = checked.subject.digest;
   return new Response(null, { status: 201, headers });

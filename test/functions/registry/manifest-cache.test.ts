@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ManifestCache } from '../../../functions/registry/manifest-cache';
+import { ManifestCache, sharedManifestCache } from '../../../functions/registry/manifest-cache';
 
 const bytes = (n: number, fill = 1) => new Uint8Array(n).fill(fill);
 
@@ -32,5 +32,15 @@ describe('ManifestCache', () => {
     expect([cache.size, cache.bytes]).toEqual([1, 50]);
     cache.delete('sha256:a');
     expect([cache.size, cache.bytes]).toEqual([0, 0]);
+  });
+
+  it('is shared at one bound, and replaced when an entry asks for another', () => {
+    const a = sharedManifestCache(1000);
+    a.set('sha256:a', bytes(10));
+    expect(sharedManifestCache(1000)).toBe(a);
+    const b = sharedManifestCache(2000);
+    expect(b).not.toBe(a);
+    expect(b.limits).toEqual({ maxBytes: 2000, maxEntryBytes: 2000 });
+    expect(b.get('sha256:a')).toBeUndefined();
   });
 });

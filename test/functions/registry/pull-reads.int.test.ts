@@ -5,7 +5,8 @@ import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { findRepository } from '../../../db/queries/registry';
 import { repositoryBlobs } from '../../../db/schema';
-import { manifestCache } from '../../../functions/registry/manifest-cache';
+import { sharedManifestCache } from '../../../functions/registry/manifest-cache';
+import { DEFAULT_REGISTRY_OPTIONS } from '../../../functions/registry/options';
 import { basic, createTestAccount, sha256, startTestRegistry, type TestRegistry } from './harness';
 
 const stack = inject('stack');
@@ -68,7 +69,7 @@ describe('pull reads', () => {
     expect((await req(`/v2/${holder}/manifests/v1`, { method: 'PUT', body, headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' } })).status).toBe(201);
     const digest = sha256(body);
     // The PUT left the bytes in memory; reads by tag and digest return them verbatim.
-    expect(new TextDecoder().decode(manifestCache.get(digest))).toBe(body);
+    expect(new TextDecoder().decode(sharedManifestCache(DEFAULT_REGISTRY_OPTIONS.manifestCacheBytes).get(digest))).toBe(body);
     for (const ref of ['v1', digest]) {
       const res = await req(`/v2/${holder}/manifests/${ref}`);
       expect(res.status).toBe(200);
