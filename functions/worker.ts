@@ -22,8 +22,9 @@ const app = createApp((env) => {
     limits: { contextBytes: config.contextBytes },
     registrySecret: config.registrySecret,
     blobRedirect: blobRedirectOf(config, 'off'),
-    // An isolate has 128 MB and may serve several uploads at once: smaller parts, fewer in flight.
-    registry: { partSize: 8 * 1024 * 1024, partConcurrency: 2 },
+    // An isolate has 128 MB and may serve several uploads at once: smaller parts, fewer in flight,
+    // fewer manifests kept in memory.
+    registry: { partSize: 8 * 1024 * 1024, partConcurrency: 2, manifestCacheBytes: 8 * 1024 * 1024 },
   };
 });
 

@@ -2,6 +2,7 @@ import { and, eq, gt, isNull, or, sql } from 'drizzle-orm';
 import { newId } from '../../functions/core/ids';
 import { sha256Hex } from '../../functions/core/hash';
 import type { Db } from '../client';
+import { preparedFor } from '../prepared';
 import { accounts, tokens, type Account, type Token } from '../schema';
 
 export type TokenScope = 'read' | 'write' | 'admin';
@@ -43,10 +44,16 @@ export async function createToken(
 /** The live token with this secret and its account, or undefined when unknown, revoked or expired. */
 export async function findAccountByToken(db: Db, secret: string): Promise<{ account: Account; token: Token } | undefined> {
   const hash = await sha256Hex(secret);
-  const [row] = await db
+  // Every authenticated request asks this: prepared (db/prepared.ts).
+  const [row] = await preparedFor(db, prepareTokenLookup).execute({ hash });
+  return row;
+}
+
+function prepareTokenLookup(db: Db) {
+  return db
     .select({ account: accounts, token: tokens })
     .from(tokens)
     .innerJoin(accounts, eq(accounts.id, tokens.accountId))
-    .where(and(eq(tokens.secretHash, hash), isNull(tokens.revokedAt), or(isNull(tokens.expiresAt), gt(tokens.expiresAt, sql`now()`))));
-  return row;
+    .where(and(eq(tokens.secretHash, sql.placeholder('hash')), isNull(tokens.revokedAt), or(isNull(tokens.expiresAt), gt(tokens.expiresAt, sql`now()`))))
+    .prepare('account_by_token');
 }

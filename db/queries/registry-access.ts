@@ -1,7 +1,17 @@
 // What the registry needs to decide access: who owns a namespace and whom an organization admits.
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '../client';
+import { preparedFor } from '../prepared';
 import { accounts, memberships, repositories } from '../schema';
+
+// Asked for every repository a token request names: prepared (db/prepared.ts).
+function prepareNamespaceLookup(db: Db) {
+  return db
+    .select({ id: accounts.id, kind: accounts.kind })
+    .from(accounts)
+    .where(eq(accounts.name, sql.placeholder('namespace')))
+    .prepare('namespace_by_name');
+}
 
 /** The namespace's account and whether `accountId` is it or a member of it (an organization). */
 export async function findNamespaceAccess(
@@ -9,7 +19,7 @@ export async function findNamespaceAccess(
   namespace: string,
   accountId: string | undefined,
 ): Promise<{ namespaceId?: string; isOwner: boolean }> {
-  const [ns] = await db.select({ id: accounts.id, kind: accounts.kind }).from(accounts).where(eq(accounts.name, namespace));
+  const [ns] = await preparedFor(db, prepareNamespaceLookup).execute({ namespace });
   if (!ns) return { isOwner: false };
   if (!accountId) return { namespaceId: ns.id, isOwner: false };
   if (ns.id === accountId) return { namespaceId: ns.id, isOwner: true };

@@ -1,5 +1,6 @@
 // Blob reads: HEAD and GET, whole or by Range, streamed from S3.
-import { findLinkedBlob, linkBlob } from '../../db/queries/registry';
+import { linkBlob } from '../../db/queries/registry';
+import { findRepositoryBlob } from '../../db/queries/registry-reads';
 import { tryParseDigest } from '../core/oci/digest';
 import { blobKey } from '../storage/blob-store';
 import { presignGetUrl } from '../storage/presign';
@@ -7,7 +8,8 @@ import { authorizeRepository } from './auth';
 import { blobRedirectFor } from './blob-redirect';
 import type { RegistryContext } from './context';
 import { registryError } from './errors';
-import { repositoryOr404 } from './repositories';
+import { LINK_REFRESH_MS } from './gc';
+import { unknownRepository } from './repositories';
 
 /** `bytes=a-b`, `bytes=a-` or `bytes=-n` against a blob of `size` → inclusive bounds, or 'invalid'. */
 export function parseRange(header: string, size: number): { start: number; end: number } | 'invalid' | undefined {
@@ -28,8 +30,9 @@ export async function readBlob(rc: RegistryContext, rawName: string, rawDigest: 
   const name = await authorizeRepository(rc.platform, rc.caller, rawName, ['pull'], rc.origin);
   const digest = tryParseDigest(rawDigest);
   if (!digest) throw registryError(400, 'DIGEST_INVALID', `Invalid digest "${rawDigest.slice(0, 200)}": expected sha256:<64 hex> or sha512:<128 hex>`);
-  const repo = await repositoryOr404(rc, name);
-  const blob = await findLinkedBlob(rc.platform.db, repo.id, digest);
+  const found = await findRepositoryBlob(rc.platform.db, name, digest, LINK_REFRESH_MS);
+  if (!found) throw unknownRepository(name);
+  const blob = found.blob;
   if (!blob) throw registryError(404, 'BLOB_UNKNOWN', `Blob "${digest}" is not known to repository "${name}"`, { digest });
   const headers: Record<string, string> = {
     'Docker-Content-Digest': digest,
@@ -47,7 +50,9 @@ export async function readBlob(rc: RegistryContext, rawName: string, rawDigest: 
   }
   if (head) {
     // A push asks before it references: refreshing the link keeps the blob from the sweeper meanwhile.
-    await linkBlob(rc.platform.db, repo.id, digest);
+    // Only a link older than LINK_REFRESH_MS is written (gc.ts says why that is enough), so the HEADs
+    // of a repeated push cost no write.
+    if (blob.linkStale) await linkBlob(rc.platform.db, found.repositoryId, digest);
     const length = range ? range.end - range.start + 1 : blob.size;
     if (range) headers['Content-Range'] = `bytes ${range.start}-${range.end}/${blob.size}`;
     return new Response(null, { status: range ? 206 : 200, headers: { ...headers, 'Content-Length': String(length) } });

@@ -18,6 +18,18 @@ export interface GcOptions {
 
 export const DEFAULT_GC_OPTIONS: GcOptions = { graceMs: 24 * 3600_000, uploadTtlMs: 24 * 3600_000, limit: 10_000 };
 
+/**
+ * A blob HEAD refreshes its repository link only when the link is older than this. Why that is still
+ * safe: the link's time is what keeps a blob a push has asked about (and will reference in its
+ * manifest) from the collector, which drops links older than the grace and then sweeps blobs nothing
+ * links. After a HEAD the link is at most LINK_REFRESH_MS old, so it outlives the HEAD by at least
+ * grace − LINK_REFRESH_MS: 23 hours with the default grace, far longer than a push takes. A stale
+ * link is refreshed as before (under the blob's lock), so the race with a running sweep is unchanged.
+ * Only a collection run with a grace close to LINK_REFRESH_MS narrows the window, and a grace that
+ * short already endangers pushes (their fresh uploads are as young as the grace).
+ */
+export const LINK_REFRESH_MS = 3600_000;
+
 export interface GcReport {
   uploadsAbandoned: number;
   linksDropped: number;

@@ -1,6 +1,7 @@
 // Manifests by tag or digest: GET/HEAD with Accept negotiation, PUT (bytes kept verbatim as a blob at
 // their digest, references checked), DELETE of a manifest or a tag.
-import { deleteManifest, deleteTag, findMissingManifests, findUnlinkedBlobs, putManifest, resolveManifest, setTag, storeBlob } from '../../db/queries/registry';
+import { deleteManifest, deleteTag, findMissingManifests, findUnlinkedBlobs, putManifest, setTag, storeBlob } from '../../db/queries/registry';
+import { findRepositoryManifest } from '../../db/queries/registry-reads';
 import { computeDigest, digestAlgorithm } from '../core/oci/digest';
 import { blobKey } from '../storage/blob-store';
 import { authorizeRepository } from './auth';
@@ -8,7 +9,8 @@ import type { RegistryContext } from './context';
 import { registryError } from './errors';
 import { checkManifest } from './manifest-check';
 import { parseReference } from './names';
-import { ensurePushRepository, repositoryOr404 } from './repositories';
+import { sharedManifestCache } from './manifest-cache';
+import { ensurePushRepository, repositoryOr404, unknownRepository } from './repositories';
 
 function unknownManifest(name: string, reference: string) {
   return registryError(404, 'MANIFEST_UNKNOWN', `Manifest "${reference}" is not known to repository "${name}"`, { name, reference });
@@ -25,8 +27,9 @@ export function accepts(accept: string | undefined, mediaType: string): boolean 
 export async function readManifest(rc: RegistryContext, rawName: string, reference: string, head: boolean): Promise<Response> {
   const name = await authorizeRepository(rc.platform, rc.caller, rawName, ['pull'], rc.origin);
   const ref = parseReference(reference);
-  const repo = await repositoryOr404(rc, name);
-  const m = await resolveManifest(rc.platform.db, repo.id, ref.kind === 'tag' ? ref.tag : ref.digest);
+  const found = await findRepositoryManifest(rc.platform.db, name, ref.kind === 'tag' ? ref.tag : ref.digest);
+  if (!found) throw unknownRepository(name);
+  const m = found.manifest;
   if (!m) throw unknownManifest(name, reference);
   if (!accepts(rc.c.req.header('accept'), m.mediaType)) {
     throw registryError(404, 'MANIFEST_UNKNOWN', `Manifest "${reference}" is a "${m.mediaType}", which the Accept header does not admit`, { mediaType: m.mediaType });
@@ -38,8 +41,14 @@ export async function readManifest(rc: RegistryContext, rawName: string, referen
     ETag: `"${m.digest}"`,
   };
   if (head) return new Response(null, { status: 200, headers });
-  const bytes = await rc.store.getBytes(blobKey(m.digest));
-  if (!bytes) throw registryError(404, 'MANIFEST_UNKNOWN', `Manifest "${m.digest}" is missing from storage`);
+  // Postgres has just said the manifest is in this repository; its bytes at a digest never change.
+  const cache = sharedManifestCache(rc.options.manifestCacheBytes);
+  let bytes = cache.get(m.digest);
+  if (!bytes) {
+    bytes = await rc.store.getBytes(blobKey(m.digest));
+    if (!bytes) throw registryError(404, 'MANIFEST_UNKNOWN', `Manifest "${m.digest}" is missing from storage`);
+    cache.set(m.digest, bytes);
+  }
   return new Response(bytes as Uint8Array<ArrayBuffer>, { status: 200, headers });
 }
 
@@ -107,6 +116,7 @@ export async function writeManifest(rc: RegistryContext, rawName: string, refere
     references: checked.references,
   });
   if (ref.kind === 'tag') await setTag(db, repo.id, ref.tag, digest);
+  sharedManifestCache(rc.options.manifestCacheBytes).set(digest, bytes);
   const headers: Record<string, string> = { Location: `/v2/${name}/manifests/${digest}`, 'Docker-Content-Digest': digest, 'Content-Length': '0' };
   if (checked.subject) headers['OCI-Subject'] = checked.subject.digest;
   return new Response(null, { status: 201, headers });

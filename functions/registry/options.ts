@@ -11,6 +11,8 @@ export interface RegistryOptions {
   maxManifestBytes: number;
   /** Largest blob accepted: 5 GiB, S3's single-request copy limit (a finished upload is copied once). */
   maxBlobBytes: number;
+  /** Bytes of manifests kept in memory (see manifest-cache.ts); Workers isolates want less. */
+  manifestCacheBytes: number;
   /** Default and maximum page sizes for the tag list, catalog and referrers. */
   defaultPageSize: number;
   maxPageSize: number;
@@ -23,6 +25,7 @@ export const DEFAULT_REGISTRY_OPTIONS: RegistryOptions = {
   partConcurrency: 3,
   maxManifestBytes: 16 * 1024 * 1024,
   maxBlobBytes: 5 * 1024 * 1024 * 1024,
+  manifestCacheBytes: 32 * 1024 * 1024,
   defaultPageSize: 1000,
   maxPageSize: 10000,
 };

@@ -7,9 +7,14 @@ import type { RegistryContext } from './context';
 import { registryError } from './errors';
 import { namespaceOf } from './names';
 
+/** The error for a repository that does not exist (or that the caller may not know exists). */
+export function unknownRepository(name: string) {
+  return registryError(404, 'NAME_UNKNOWN', `Repository "${name}" is not known to this registry`, { name });
+}
+
 export async function repositoryOr404(rc: RegistryContext, name: string): Promise<Repository> {
   const repo = await findRepository(rc.platform.db, name);
-  if (!repo) throw registryError(404, 'NAME_UNKNOWN', `Repository "${name}" is not known to this registry`, { name });
+  if (!repo) throw unknownRepository(name);
   return repo;
 }
 

@@ -12,6 +12,29 @@ async function hmac(key: Uint8Array | string, data: string): Promise<Uint8Array>
   return new Uint8Array(await crypto.subtle.sign('HMAC', k, enc.encode(data)));
 }
 
+// The signing key depends only on the secret, the day and the region: derived once a day, not for
+// every URL (that was four of the six HMACs a presigned blob redirect cost).
+const signingKeys = new Map<string, Promise<CryptoKey>>();
+
+async function deriveSigningKey(secret: string, day: string, region: string): Promise<CryptoKey> {
+  let key = await hmac(`AWS4${secret}`, day);
+  for (const part of [region, 's3', 'aws4_request']) key = await hmac(key, part);
+  return crypto.subtle.importKey('raw', key as Uint8Array<ArrayBuffer>, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+}
+
+function signingKey(secret: string, day: string, region: string): Promise<CryptoKey> {
+  const id = `${day}/${region}/${secret}`;
+  let key = signingKeys.get(id);
+  if (!key) {
+    // Bounded: yesterday's keys go once a few days' worth piled up.
+    if (signingKeys.size >= 8) signingKeys.clear();
+    key = deriveSigningKey(secret, day, region);
+    key.catch(() => signingKeys.delete(id));
+    signingKeys.set(id, key);
+  }
+  return key;
+}
+
 async function sha256Hex(data: string): Promise<string> {
   return toHex(await crypto.subtle.digest('SHA-256', enc.encode(data)));
 }
@@ -25,26 +48,6 @@ function uriEncode(s: string, keepSlash: boolean): string {
       return `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
     })
     .join('');
-}
-
-/** Derived signing keys by secret, day and region: deriving one costs four HMACs a URL need not repeat. */
-const signingKeys = new Map<string, Promise<Uint8Array>>();
-
-function signingKey(secret: string, day: string, region: string): Promise<Uint8Array> {
-  const id = `${day}\n${region}\n${secret}`;
-  let key = signingKeys.get(id);
-  if (!key) {
-    if (signingKeys.size >= 16) signingKeys.clear();
-    key = (async () => {
-      let k = await hmac(`AWS4${secret}`, day);
-      for (const part of [region, 's3', 'aws4_request']) k = await hmac(k, part);
-      return k;
-    })();
-    signingKeys.set(id, key);
-    // A failure must not stay cached.
-    key.catch(() => signingKeys.delete(id));
-  }
-  return key;
 }
 
 export interface PresignInput {
@@ -84,7 +87,8 @@ export async function presignUrl(method: 'GET' | 'PUT', p: PresignInput): Promis
     .map(([k, v]) => `${k}=${v}`)
     .join('&');
   const canonicalRequest = [method, path, canonicalQuery, `host:${host}\n`, 'host', 'UNSIGNED-PAYLOAD'].join('\n');
-  const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, await sha256Hex(canonicalRequest)].join('\n');
-  const signature = toHex(await hmac(await signingKey(config.secretAccessKey, day, config.region), stringToSign));
+  const [requestHash, key] = await Promise.all([sha256Hex(canonicalRequest), signingKey(config.secretAccessKey, day, config.region)]);
+  const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, requestHash].join('\n');
+  const signature = toHex(new Uint8Array(await crypto.subtle.sign('HMAC', key, enc.encode(stringToSign))));
   return `${base.protocol}//${host}${path}?${canonicalQuery}&X-Amz-Signature=${signature}`;
 }

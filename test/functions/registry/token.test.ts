@@ -16,6 +16,16 @@ describe('registry tokens', () => {
     expect(await verifyRegistryToken('secret', await signRegistryToken('secret', claims(1)))).toBeUndefined();
   });
 
+  it('remembers a verified token only for its secret and until it expires', async () => {
+    const exp = Math.floor(Date.now() / 1000) + 60;
+    const token = await signRegistryToken('remembered', claims(exp));
+    expect(await verifyRegistryToken('remembered', token)).toEqual(claims(exp));
+    expect(await verifyRegistryToken('remembered', token)).toEqual(claims(exp));
+    expect(await verifyRegistryToken('another', token)).toBeUndefined();
+    expect(await verifyRegistryToken('remembered', token, exp * 1000)).toBeUndefined();
+    expect(await verifyRegistryToken('remembered', token, exp * 1000 - 1)).toEqual(claims(exp));
+  });
+
   it('parses scopes, expanding *', () => {
     expect(parseScope('repository:admin/a/b:pull,push')).toEqual({ type: 'repository', name: 'admin/a/b', actions: ['pull', 'push'] });
     expect(parseScope('repository:admin/x:*')).toEqual({ type: 'repository', name: 'admin/x', actions: ['pull', 'push', 'delete'] });

@@ -68,5 +68,10 @@ describe('registry on workerd', () => {
     expect(pull.code, pull.stderr).toBe(0);
     const idx = JSON.parse(readFileSync(join(dest, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
     expect(idx.manifests[0]!.digest).toBe(image.digest);
+    // The isolate keeps manifest bytes in memory: serving them again must not have used them up.
+    for (let i = 0; i < 2; i++) {
+      const res = await fetch(`${dev.url}/v2/${repo}/manifests/v1`, { headers: { authorization: auth(), accept: 'application/vnd.oci.image.manifest.v1+json' } });
+      expect(sha256(new Uint8Array(await res.arrayBuffer()))).toBe(image.digest);
+    }
   });
 });
