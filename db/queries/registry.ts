@@ -100,30 +100,54 @@ export interface ManifestInput {
 /** Records a manifest (its bytes already in S3 at its digest) and what it references; idempotent. */
 export async function putManifest(db: Db, m: ManifestInput): Promise<void> {
   await db.transaction(async (tx) => {
-    await tx
-      .insert(manifests)
-      .values({
-        repositoryId: m.repositoryId,
-        digest: m.digest,
-        mediaType: m.mediaType,
-        size: m.size,
-        artifactType: m.artifactType ?? null,
-        subjectDigest: m.subjectDigest ?? null,
-        annotations: m.annotations ?? null,
-      })
-      .onConflictDoNothing();
-    if (m.references.length > 0) {
-      await tx
-        .insert(manifestReferences)
-        .values(m.references.map((r) => ({ repositoryId: m.repositoryId, manifestDigest: m.digest, childDigest: r.digest, kind: r.kind })))
-        .onConflictDoNothing();
-    }
+    await insertManifestRows(tx, m);
     await tx.insert(repositoryBlobs).values({ repositoryId: m.repositoryId, digest: m.digest }).onConflictDoNothing();
   });
 }
 
+/**
+ * A pushed manifest in one transaction: under its blob's lock `ensureObject` makes S3 hold the
+ * bytes, then the blob, its link, the manifest, its references and (when given) the tag are
+ * written. A tag thus only ever names a manifest recorded whole, and the push costs one commit.
+ */
+export async function storeManifest(db: Db, m: ManifestInput, ensureObject: () => Promise<void>, tag?: string): Promise<void> {
+  await db.transaction(async (tx) => {
+    await lockBlob(tx, m.digest);
+    await ensureObject();
+    await insertBlob(tx, { digest: m.digest, size: m.size, mediaType: m.mediaType });
+    await insertLink(tx, m.repositoryId, m.digest);
+    await insertManifestRows(tx, m);
+    if (tag !== undefined) await upsertTag(tx, m.repositoryId, tag, m.digest);
+  });
+}
+
+async function insertManifestRows(tx: Tx, m: ManifestInput): Promise<void> {
+  await tx
+    .insert(manifests)
+    .values({
+      repositoryId: m.repositoryId,
+      digest: m.digest,
+      mediaType: m.mediaType,
+      size: m.size,
+      artifactType: m.artifactType ?? null,
+      subjectDigest: m.subjectDigest ?? null,
+      annotations: m.annotations ?? null,
+    })
+    .onConflictDoNothing();
+  if (m.references.length > 0) {
+    await tx
+      .insert(manifestReferences)
+      .values(m.references.map((r) => ({ repositoryId: m.repositoryId, manifestDigest: m.digest, childDigest: r.digest, kind: r.kind })))
+      .onConflictDoNothing();
+  }
+}
+
 export async function setTag(db: Db, repositoryId: string, name: string, manifestDigest: string): Promise<void> {
-  await db
+  await upsertTag(db, repositoryId, name, manifestDigest);
+}
+
+async function upsertTag(tx: Db | Tx, repositoryId: string, name: string, manifestDigest: string): Promise<void> {
+  await tx
     .insert(tags)
     .values({ repositoryId, name, manifestDigest })
     .onConflictDoUpdate({ target: [tags.repositoryId, tags.name], set: { manifestDigest, updatedAt: sql`now()` } });

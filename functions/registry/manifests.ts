@@ -1,6 +1,6 @@
 // Manifests by tag or digest: GET/HEAD with Accept negotiation, PUT (bytes kept verbatim as a blob at
 // their digest, references checked), DELETE of a manifest or a tag.
-import { deleteManifest, deleteTag, findMissingManifests, findUnlinkedBlobs, putManifest, setTag, storeBlob } from '../../db/queries/registry';
+import { deleteManifest, deleteTag, findMissingManifests, findUnlinkedBlobs, storeManifest } from '../../db/queries/registry';
 import { findRepositoryManifest } from '../../db/queries/registry-reads';
 import { computeDigest, digestAlgorithm } from '../core/oci/digest';
 import { blobKey } from '../storage/blob-store';
@@ -94,18 +94,14 @@ export async function writeManifest(rc: RegistryContext, rawName: string, refere
   }
   const repo = await ensurePushRepository(rc, name);
   const db = rc.platform.db;
-  const missingBlobs = await findUnlinkedBlobs(db, repo.id, checked.blobs);
-  const missingManifests = await findMissingManifests(db, repo.id, checked.manifests);
+  const [missingBlobs, missingManifests] = await Promise.all([findUnlinkedBlobs(db, repo.id, checked.blobs), findMissingManifests(db, repo.id, checked.manifests)]);
   const missing = [...missingBlobs, ...missingManifests];
   if (missing.length > 0) {
     throw registryError(400, 'MANIFEST_BLOB_UNKNOWN', `Manifest refused: it references ${missing.length === 1 ? `"${missing[0]}", which is` : `${missing.length} blobs or manifests that are`} not in repository "${name}"`, {
       digests: missing.slice(0, 100),
     });
   }
-  await storeBlob(db, repo.id, { digest, size: bytes.length, mediaType: checked.mediaType }, async () => {
-    if (!(await rc.store.stat(blobKey(digest)))) await rc.store.put(blobKey(digest), bytes, bytes.length, checked.mediaType);
-  });
-  await putManifest(db, {
+  const manifest = {
     repositoryId: repo.id,
     digest,
     mediaType: checked.mediaType,
@@ -114,8 +110,10 @@ export async function writeManifest(rc: RegistryContext, rawName: string, refere
     subjectDigest: checked.subject?.digest ?? null,
     annotations: checked.annotations,
     references: checked.references,
-  });
-  if (ref.kind === 'tag') await setTag(db, repo.id, ref.tag, digest);
+  };
+  // The bytes are written even when S3 may hold them already: a small PUT of the same bytes costs
+  // less than asking first.
+  await storeManifest(db, manifest, () => rc.store.put(blobKey(digest), bytes, bytes.length, checked.mediaType), ref.kind === 'tag' ? ref.tag : undefined);
   sharedManifestCache(rc.options.manifestCacheBytes).set(digest, bytes);
   const headers: Record<string, string> = { Location: `/v2/${name}/manifests/${digest}`, 'Docker-Content-Digest': digest, 'Content-Length': '0' };
   if (checked.subject) headers['OCI-Subject'] = checked.subject.digest;
