@@ -77,10 +77,13 @@ export async function writeBlobWithDigest(
   }
 }
 
+/** Below this size a blob is copied without asking S3 first whether it holds it: one call, not two. */
+const COPY_WITHOUT_ASKING_BYTES = 8 << 20;
+
 /** Copies a finished, verified upload object to its blob key (skipped when S3 already holds it); the caller deletes `from`. */
-export async function promoteObject(rc: RegistryContext, from: string, digest: Digest): Promise<void> {
+export async function promoteObject(rc: RegistryContext, from: string, digest: Digest, size: number): Promise<void> {
   const key = blobKey(digest);
-  if (!(await rc.store.stat(key))) {
+  if (size < COPY_WITHOUT_ASKING_BYTES || !(await rc.store.stat(key))) {
     await rc.store.s3.send(new CopyObjectCommand({ Bucket: rc.store.bucket, Key: key, CopySource: `${rc.store.bucket}/${from}` }));
   }
 }

@@ -9,7 +9,6 @@ import { authorizeRepository } from './auth';
 import { digestFromHash, digestOf, promoteObject, tooLarge, writeBlobWithDigest } from './blob-writer';
 import { afterResponse, type RegistryContext } from './context';
 import { registryError } from './errors';
-import { S3_MIN_PART } from './options';
 import { abortMultipart } from './part-sink';
 import { ensurePushRepository, repositoryOr404 } from './repositories';
 import { hashStream } from './upload-hasher';
@@ -91,7 +90,9 @@ export async function patchUpload(rc: RegistryContext, rawName: string, id: stri
   const u = await loadUpload(rc, name, id);
   const declared = declaredLength(rc);
   const range = rc.c.req.header('content-range');
-  if (u.offset === 0 && !u.pendingKey && !u.s3UploadId && declared && declared >= S3_MIN_PART && (range === undefined || parseContentRange(range).start === 0)) {
+  // A first chunk of known length (what docker, skopeo and podman send: the whole blob) streams
+  // into one object whatever its size; a later chunk joins it as S3 parts or a held-back tail.
+  if (u.offset === 0 && !u.pendingKey && !u.s3UploadId && declared && (range === undefined || parseContentRange(range).start === 0)) {
     if (range !== undefined && parseContentRange(range).end + 1 !== declared) {
       throw registryError(400, 'BLOB_UPLOAD_INVALID', `Chunk refused: Content-Range "${range}" disagrees with Content-Length ${declared}`);
     }
@@ -141,7 +142,7 @@ export async function finishUpload(rc: RegistryContext, rawName: string, id: str
       await dropUpload(rc, u);
       throw digestMismatch(digest, actual);
     }
-    return finish(rc, name, u, digest, u.offset, () => promoteObject(rc, pendingKey, digest));
+    return finish(rc, name, u, digest, u.offset, () => promoteObject(rc, pendingKey, digest, u.offset));
   }
   const { sink, hash, offset } = await receive(rc, name, u, true);
   try {
@@ -163,7 +164,7 @@ export async function finishUpload(rc: RegistryContext, rawName: string, id: str
       await dropUpload(rc, u);
       throw digestMismatch(digest, actual);
     }
-    return await finish(rc, name, u, digest, offset, () => promoteObject(rc, u.s3Key, digest), [u.s3Key]);
+    return await finish(rc, name, u, digest, offset, () => promoteObject(rc, u.s3Key, digest, offset), [u.s3Key]);
   } catch (err) {
     if (sink.createdHere) await sink.abort();
     throw err;
