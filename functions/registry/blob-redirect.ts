@@ -22,10 +22,17 @@ export function isSameMachineRequest(requestUrl: string, headers: (name: string)
   return isLoopbackHost(new URL(requestUrl).hostname);
 }
 
-/** The S3 configuration to presign a redirect with, or undefined to stream. */
-export function blobRedirectFor(rc: RegistryContext): { s3: S3Config; expiresInSeconds: number } | undefined {
+/**
+ * Under `local`, smaller blobs (configs, small layers) are streamed: their bytes cost the functions
+ * next to nothing, and the client is spared a second request.
+ */
+export const LOCAL_REDIRECT_FROM_BYTES = 512 * 1024;
+
+/** The S3 configuration to presign a redirect of a `size`-byte blob with, or undefined to stream. */
+export function blobRedirectFor(rc: RegistryContext, size: number): { s3: S3Config; expiresInSeconds: number } | undefined {
   const r = rc.platform.blobRedirect;
   if (!r) return undefined;
   if ((r.when ?? 'always') === 'always') return r;
+  if (size < LOCAL_REDIRECT_FROM_BYTES) return undefined;
   return isSameMachineRequest(rc.c.req.url, (n) => rc.c.req.header(n), r.s3.endpoint, rc.platform.publicUrl) ? r : undefined;
 }

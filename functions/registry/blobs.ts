@@ -57,7 +57,7 @@ export async function readBlob(rc: RegistryContext, rawName: string, rawDigest: 
     if (range) headers['Content-Range'] = `bytes ${range.start}-${range.end}/${blob.size}`;
     return new Response(null, { status: range ? 206 : 200, headers: { ...headers, 'Content-Length': String(length) } });
   }
-  const redirect = blobRedirectFor(rc);
+  const redirect = blobRedirectFor(rc, blob.size);
   if (redirect) {
     // The client fetches from S3 itself (sending its Range there); the bytes skip the functions.
     const url = await presignGetUrl({ config: redirect.s3, key: blobKey(digest), expiresInSeconds: redirect.expiresInSeconds });

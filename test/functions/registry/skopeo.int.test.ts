@@ -148,11 +148,15 @@ describe('skopeo against the registry', () => {
     layout.tag(image, 'l');
     const ref = `docker://${local.host}/admin/local-${suffix}:l`;
     expect((await skopeo(pushArgs(`oci:${layout.dir}:l`, ref, admin()))).code).toBe(0);
-    const manifest = JSON.parse(readFileSync(join(layout.dir, 'blobs', 'sha256', image.digest.slice(7)), 'utf8')) as { layers: { digest: string }[] };
+    const manifest = JSON.parse(readFileSync(join(layout.dir, 'blobs', 'sha256', image.digest.slice(7)), 'utf8')) as { config: { digest: string }; layers: { digest: string }[] };
     const get = (url: string, headers: Record<string, string> = {}) =>
       fetch(`${url}/v2/admin/local-${suffix}/blobs/${manifest.layers[0]!.digest}`, { headers: { authorization: `Basic ${btoa(admin())}`, ...headers }, redirect: 'manual' });
     expect((await get(local.url)).status).toBe(307);
     expect((await get(local.url.replace('127.0.0.1', 'localhost'))).status).toBe(307);
+    // A config-sized blob is streamed: one request instead of two.
+    const config = await fetch(`${local.url}/v2/admin/local-${suffix}/blobs/${manifest.config.digest}`, { headers: { authorization: `Basic ${btoa(admin())}` }, redirect: 'manual' });
+    expect(config.status).toBe(200);
+    expect(Buffer.from(await config.arrayBuffer()).equals(readFileSync(join(layout.dir, 'blobs', 'sha256', manifest.config.digest.slice(7))))).toBe(true);
     // A proxy on this machine forwarding someone else's request: they could not reach 127.0.0.1.
     const proxied = await get(local.url, { 'x-forwarded-for': '203.0.113.9' });
     expect(proxied.status).toBe(200);
