@@ -3,6 +3,7 @@
 // completed only once the hash matches; a chunked upload is assembled under uploads/<id>/ and copied
 // to its key once its digest is checked.
 import { CopyObjectCommand } from '@aws-sdk/client-s3';
+import { findBlob } from '../../db/queries/registry';
 import { computeDigest, digestAlgorithm, digestFromHex, type Digest } from '../core/oci/digest';
 import { blobKey } from '../storage/blob-store';
 import type { RegistryContext } from './context';
@@ -80,12 +81,21 @@ export async function writeBlobWithDigest(
 /** Below this size a blob is copied without asking S3 first whether it holds it: one call, not two. */
 const COPY_WITHOUT_ASKING_BYTES = 8 << 20;
 
-/** Copies a finished, verified upload object to its blob key (skipped when S3 already holds it); the caller deletes `from`. */
-export async function promoteObject(rc: RegistryContext, from: string, digest: Digest, size: number): Promise<void> {
+/**
+ * How to put a finished, verified upload object at its blob key, to run under the blob's lock: a
+ * copy, skipped when S3 already holds the blob; the caller deletes `from`. S3 is asked only about a
+ * large blob Postgres knows (looked up now, before the lock's transaction takes the connection a
+ * Worker has): without its row an object at the key could only be an orphan, and the copy rewrites
+ * the same bytes.
+ */
+export async function promotion(rc: RegistryContext, from: string, digest: Digest, size: number): Promise<() => Promise<void>> {
   const key = blobKey(digest);
-  if (size < COPY_WITHOUT_ASKING_BYTES || !(await rc.store.stat(key))) {
-    await rc.store.s3.send(new CopyObjectCommand({ Bucket: rc.store.bucket, Key: key, CopySource: `${rc.store.bucket}/${from}` }));
-  }
+  const mayExist = size >= COPY_WITHOUT_ASKING_BYTES && (await findBlob(rc.platform.db, digest)) !== undefined;
+  return async () => {
+    if (!mayExist || !(await rc.store.stat(key))) {
+      await rc.store.s3.send(new CopyObjectCommand({ Bucket: rc.store.bucket, Key: key, CopySource: `${rc.store.bucket}/${from}` }));
+    }
+  };
 }
 
 /** The digest of bytes in memory, in the algorithm the client named (WebCrypto: one shot). */

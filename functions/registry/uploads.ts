@@ -6,7 +6,7 @@ import { advanceUpload, createUpload, deleteUpload, findUpload, type Upload } fr
 import { tryParseDigest, type Digest } from '../core/oci/digest';
 import { blobKey } from '../storage/blob-store';
 import { authorizeRepository } from './auth';
-import { digestFromHash, digestOf, promoteObject, tooLarge, writeBlobWithDigest } from './blob-writer';
+import { digestFromHash, digestOf, promotion, tooLarge, writeBlobWithDigest } from './blob-writer';
 import { afterResponse, type RegistryContext } from './context';
 import { registryError } from './errors';
 import { abortMultipart } from './part-sink';
@@ -142,7 +142,7 @@ export async function finishUpload(rc: RegistryContext, rawName: string, id: str
       await dropUpload(rc, u);
       throw digestMismatch(digest, actual);
     }
-    return finish(rc, name, u, digest, u.offset, () => promoteObject(rc, pendingKey, digest, u.offset));
+    return finish(rc, name, u, digest, u.offset, await promotion(rc, pendingKey, digest, u.offset));
   }
   const { sink, hash, offset } = await receive(rc, name, u, true);
   try {
@@ -164,7 +164,7 @@ export async function finishUpload(rc: RegistryContext, rawName: string, id: str
       await dropUpload(rc, u);
       throw digestMismatch(digest, actual);
     }
-    return await finish(rc, name, u, digest, offset, () => promoteObject(rc, u.s3Key, digest, offset), [u.s3Key]);
+    return await finish(rc, name, u, digest, offset, await promotion(rc, u.s3Key, digest, offset), [u.s3Key]);
   } catch (err) {
     if (sink.createdHere) await sink.abort();
     throw err;
