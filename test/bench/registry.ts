@@ -160,6 +160,9 @@ async function main() {
     for (const name of ['berth', 'berth-streamed']) {
       console.log(`  ratio ${name}/distribution throughput: push ${ratio(name, 'push').toFixed(2)}x   pull ${ratio(name, 'pull').toFixed(2)}x`);
     }
+    // Run by run (the targets of one run ran back to back), to show how far one run is from the next.
+    const perRun = (name: string, k: 'push' | 'pull') => times[name]![k].map((x, i) => (times.distribution![k][i]!.wall / x.wall).toFixed(2)).join(' ');
+    for (const name of ['berth', 'berth-streamed']) console.log(`  per run ${name}: push ${perRun(name, 'push')}   pull ${perRun(name, 'pull')}`);
   } finally {
     for (const s of stops.reverse()) await s().catch(() => {});
     rmSync(home, { recursive: true, force: true });
