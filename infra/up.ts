@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { migrateDatabase } from '../db/migrate.node.ts';
 import { ensureAdminToken } from './admin';
-import { repoRoot, spawnTs, startServices, stopChild } from './services';
+import { repoRoot, spawnTs, startServices, stopChild, STREAMING_NODE_FLAGS } from './services';
 
 const env = process.env;
 const home = resolve(env.BERTH_HOME ?? join(repoRoot, '.berth'));
@@ -39,8 +39,8 @@ try {
   await migrateDatabase(services.env.DATABASE_URL!);
   const token = await ensureAdminToken(services.env.DATABASE_URL!, home);
   const childEnv = { ...services.env, BERTH_HOME: home, BERTH_PORT: String(port), BERTH_PUBLIC_URL: env.BERTH_PUBLIC_URL ?? `http://127.0.0.1:${port}` };
-  children.push(await spawnTs('functions/server.node.ts', [], { name: 'functions', env: childEnv, readyText: 'functions listening', log }));
-  children.push(await spawnTs('functions/docker-engine.node.ts', [], { name: 'docker', env: { ...childEnv, BERTH_DOCKER_PORT: String(dockerPort) }, readyText: 'docker engine listening', log }));
+  children.push(await spawnTs('functions/server.node.ts', [], { name: 'functions', env: childEnv, readyText: 'functions listening', log, nodeFlags: STREAMING_NODE_FLAGS }));
+  children.push(await spawnTs('functions/docker-engine.node.ts', [], { name: 'docker', env: { ...childEnv, BERTH_DOCKER_PORT: String(dockerPort) }, readyText: 'docker engine listening', log, nodeFlags: STREAMING_NODE_FLAGS }));
   children.push(await spawnTs('runner/main.ts', [], { name: 'runner', env: childEnv, readyText: 'ready', log, timeoutMs: 120_000 }));
   for (const c of children) {
     c.on('exit', (code, signal) => {

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { createS3Client, readS3Config } from '../../functions/storage/s3';
 import { migrateDatabase } from '../../db/migrate.node.ts';
 import { ensureAdminToken } from '../../infra/admin';
-import { freePort, spawnTs, startServices, stopChild } from '../../infra/services';
+import { freePort, spawnTs, startServices, stopChild, STREAMING_NODE_FLAGS } from '../../infra/services';
 import { OciLayout } from '../functions/registry/oci-layout';
 import { pullArgs, pushArgs, skopeo } from '../functions/registry/skopeo';
 
@@ -89,7 +89,12 @@ async function main() {
     // The Node entry as `npm start` runs it: a client on this machine is redirected to the local S3
     // server for blob bytes (BERTH_REGISTRY_REDIRECT unset = local).
     const berthPort = await freePort();
-    const berth = await spawnTs('functions/server.node.ts', [], { name: 'functions', readyText: 'functions listening', env: { ...services.env, BERTH_PORT: String(berthPort) } });
+    const berth = await spawnTs('functions/server.node.ts', [], {
+      name: 'functions',
+      readyText: 'functions listening',
+      env: { ...services.env, BERTH_PORT: String(berthPort) },
+      nodeFlags: STREAMING_NODE_FLAGS,
+    });
     stops.push(() => stopChild(berth));
     // The same entry streaming every blob itself, as it does for clients on other machines.
     const streamPort = await freePort();
@@ -97,6 +102,7 @@ async function main() {
       name: 'functions-streamed',
       readyText: 'functions listening',
       env: { ...services.env, BERTH_PORT: String(streamPort), BERTH_REGISTRY_REDIRECT: 'off' },
+      nodeFlags: STREAMING_NODE_FLAGS,
     });
     stops.push(() => stopChild(streaming));
     const dist = await startDistribution(join(home, 'distribution'));
