@@ -175,7 +175,12 @@ export function verifyRequest(req: SignedRequest, lookup: (accessKeyId: string) 
   const q = req.url.indexOf('?');
   const queryPairs = parseRawQuery(q < 0 ? '' : req.url.slice(q + 1));
   const param = (name: string) => queryPairs.find(([k]) => k === name)?.[1];
-  if (authorization !== undefined) {
+  const presigned = param('X-Amz-Signature') !== undefined || param('X-Amz-Algorithm') !== undefined;
+  // A registry client following a blob redirect to a presigned URL on the same host may carry its
+  // registry credentials along (Go clients forward Authorization to the same hostname). S3 itself
+  // refuses two auth mechanisms; this server, the target of the local stack's redirects, lets the
+  // presigned query decide when the header is not a SigV4 one.
+  if (authorization !== undefined && !(presigned && !authorization.startsWith('AWS4-HMAC-SHA256 '))) {
     if (!authorization.startsWith('AWS4-HMAC-SHA256 ')) {
       throw new S3Error('InvalidRequest', 'Request refused: only AWS Signature Version 4 (AWS4-HMAC-SHA256) is supported');
     }
@@ -202,7 +207,7 @@ export function verifyRequest(req: SignedRequest, lookup: (accessKeyId: string) 
       'AuthorizationHeaderMalformed',
     );
   }
-  if (param('X-Amz-Signature') !== undefined || param('X-Amz-Algorithm') !== undefined) {
+  if (presigned) {
     const malformed = 'AuthorizationQueryParametersError';
     if (param('X-Amz-Algorithm') !== 'AWS4-HMAC-SHA256') throw new S3Error(malformed, 'Request refused: X-Amz-Algorithm must be AWS4-HMAC-SHA256');
     const credential = param('X-Amz-Credential');

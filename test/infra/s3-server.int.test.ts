@@ -102,6 +102,15 @@ describe('S3 server', () => {
     const expired = await fetch(await presignGetUrl({ config, key: key('presigned'), expiresInSeconds: 1, now: new Date(Date.now() - 10_000) }));
     expect(expired.status).toBe(403);
     expect(await expired.text()).toContain('expired');
+    // A registry client following a blob redirect may bring its own credentials along: the query decides.
+    const withBearer = await fetch(url, { headers: { authorization: 'Bearer registry-token' } });
+    expect(withBearer.status).toBe(200);
+    expect(Buffer.from(await withBearer.arrayBuffer()).equals(body)).toBe(true);
+    const tamperedWithBearer = await fetch(url.replace('presigned', 'presigneX'), { headers: { authorization: 'Bearer registry-token' } });
+    expect(tamperedWithBearer.status).toBe(403);
+    // Without a presigned query, only SigV4 headers are taken.
+    const bearerOnly = await fetch(`${config.endpoint}/${config.bucket}/${key('presigned')}`, { headers: { authorization: 'Bearer registry-token' } });
+    expect(bearerOnly.status).toBe(400);
   });
 
   it('assembles a multipart upload of 5 MiB parts, lists its parts, and refuses bad part lists', async () => {
