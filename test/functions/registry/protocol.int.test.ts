@@ -1,6 +1,6 @@
 // The distribution API over HTTP against the real Postgres and S3 server: blobs, uploads, manifests,
 // tags, referrers, catalog, and the spec's error bodies.
-import { ListPartsCommand } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, ListPartsCommand } from '@aws-sdk/client-s3';
 import { createHash, randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
@@ -9,13 +9,23 @@ import { findRepository, setRepositoryPublic } from '../../../db/queries/registr
 import { findUpload } from '../../../db/queries/registry-uploads';
 import { memberships } from '../../../db/schema';
 import { BlobStore } from '../../../functions/storage/blob-store';
+import { waitFor } from '../../support/wait-for';
 import { basic, createTestAccount, sha256, startTestRegistry, type TestRegistry } from './harness';
 
 const stack = inject('stack');
 let reg: TestRegistry;
+
 let me: { name: string; token: string };
 let other: { name: string; token: string };
 let auth: string;
+
+/** A finished upload's objects (held-back tail, assembled parts) are deleted, after the response. */
+async function expectUploadObjectsGone(r: TestRegistry, id: string): Promise<void> {
+  await waitFor(`the objects under uploads/${id}/ to be deleted`, async () => {
+    const listed = await r.platform.s3.send(new ListObjectsV2Command({ Bucket: r.platform.bucket, Prefix: `uploads/${id}/` }));
+    return (listed.KeyCount ?? 0) === 0;
+  }, 10_000);
+}
 
 beforeAll(async () => {
   reg = await startTestRegistry(stack, { registry: { partSize: 5 * 1024 * 1024 } });
@@ -258,12 +268,14 @@ describe('blobs and uploads', () => {
         expect(wrong.status).toBe(400);
         expect(await errorCode(wrong)).toBe('DIGEST_INVALID');
         expect((await call(loc)).status).toBe(404);
-        // Again, properly, finishing with the rest in the PUT.
+        // Again, properly, finishing with the rest (over 10 MiB: S3 parts on the 5 MiB-part registry) in the PUT.
         const again = await call(`/v2/${repo}/blobs/uploads/`, { method: 'POST' });
         const loc2 = again.headers.get('location')!;
-        expect((await call(loc2, { method: 'PATCH', body: data.subarray(0, off) })).status).toBe(202);
-        const done = await call(`${loc2}?digest=${sha256(data)}`, { method: 'PUT', body: data.subarray(off) });
+        const head = 3 << 20;
+        expect((await call(loc2, { method: 'PATCH', body: data.subarray(0, head) })).status).toBe(202);
+        const done = await call(`${loc2}?digest=${sha256(data)}`, { method: 'PUT', body: data.subarray(head) });
         expect(done.status).toBe(201);
+        await expectUploadObjectsGone(r, again.headers.get('docker-upload-uuid')!);
         const get = await call(`/v2/${repo}/blobs/${sha256(data)}`);
         expect(createHash('sha256').update(Buffer.from(await get.arrayBuffer())).digest('hex')).toBe(sha256(data).slice(7));
       } finally {
@@ -287,6 +299,7 @@ describe('blobs and uploads', () => {
     expect((await req(loc2, { method: 'PATCH', body: data })).status).toBe(202);
     const done = await req(`${loc2}?digest=${digest}`, { method: 'PUT' });
     expect(done.status).toBe(201);
+    await expectUploadObjectsGone(reg, again.headers.get('docker-upload-uuid')!);
     const get = await req(`/v2/${repo}/blobs/${digest}`);
     expect(Buffer.from(await get.arrayBuffer()).equals(data)).toBe(true);
   });
