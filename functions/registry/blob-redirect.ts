@@ -26,7 +26,7 @@ export function isSameMachineRequest(requestUrl: string, headers: (name: string)
  * Under `local`, smaller blobs (configs, small layers) are streamed: their bytes cost the functions
  * next to nothing, and the client is spared a second request.
  */
-export const LOCAL_REDIRECT_FROM_BYTES = 512 * 1024;
+const LOCAL_REDIRECT_FROM_BYTES = 512 * 1024;
 
 /** The S3 configuration to presign a redirect of a `size`-byte blob with, or undefined to stream. */
 export function blobRedirectFor(rc: RegistryContext, size: number): { s3: S3Config; expiresInSeconds: number } | undefined {
